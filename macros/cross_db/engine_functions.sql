@@ -1,0 +1,56 @@
+{#-
+    The few engine-specific functions the models need, behind adapter.dispatch so another
+    adapter (Spark, Snowflake, ...) only has to add its own <adapter>__ versions here.
+    The default__ versions are DuckDB syntax. Everything else uses dbt's cross-database
+    macros (dbt.datediff, dbt.dateadd, dbt.date_trunc, dbt.safe_cast).
+-#}
+
+{% macro clv_regexp_full_match(expression, pattern) -%}
+    {{ return(adapter.dispatch('clv_regexp_full_match', 'clv_warehouse')(expression, pattern)) }}
+{%- endmacro %}
+{% macro default__clv_regexp_full_match(expression, pattern) -%}
+    regexp_full_match({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- ISO 8601 first, then each format in order; null when none matches. -#}
+{% macro clv_try_parse_timestamp(expression, formats) -%}
+    {{ return(adapter.dispatch('clv_try_parse_timestamp', 'clv_warehouse')(expression, formats)) }}
+{%- endmacro %}
+{% macro default__clv_try_parse_timestamp(expression, formats) -%}
+    coalesce(
+        try_cast({{ expression }} as timestamp),
+        try_strptime({{ expression }}, [{% for f in formats %}'{{ f }}'{% if not loop.last %}, {% endif %}{% endfor %}])
+    )
+{%- endmacro %}
+
+{% macro clv_try_parse_double(expression) -%}
+    {{ return(adapter.dispatch('clv_try_parse_double', 'clv_warehouse')(expression)) }}
+{%- endmacro %}
+{% macro default__clv_try_parse_double(expression) -%}
+    case when isfinite(try_cast({{ expression }} as double)) then try_cast({{ expression }} as double) end
+{%- endmacro %}
+
+{#- Value of `expression` on the row where `order_by` is largest, ignoring null values. -#}
+{% macro clv_last_value_by(expression, order_by) -%}
+    {{ return(adapter.dispatch('clv_last_value_by', 'clv_warehouse')(expression, order_by)) }}
+{%- endmacro %}
+{% macro default__clv_last_value_by(expression, order_by) -%}
+    arg_max({{ expression }}, case when {{ expression }} is not null then {{ order_by }} end)
+{%- endmacro %}
+
+{#- Whitespace-separated fields of a text line, as a 1-based list. -#}
+{% macro clv_split_whitespace(expression) -%}
+    {{ return(adapter.dispatch('clv_split_whitespace', 'clv_warehouse')(expression)) }}
+{%- endmacro %}
+{% macro default__clv_split_whitespace(expression) -%}
+    regexp_split_to_array(trim({{ expression }}), '\s+')
+{%- endmacro %}
+
+{#-
+    dbt-duckdb's safe_cast is a plain cast, which aborts the whole build on one bad value.
+    This override (found first because the root project is searched before dbt's own
+    macros) makes dbt.safe_cast return null instead, as it does on Snowflake and BigQuery.
+-#}
+{% macro duckdb__safe_cast(field, type) -%}
+    try_cast({{ field }} as {{ type }})
+{%- endmacro %}

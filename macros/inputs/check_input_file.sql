@@ -1,0 +1,80 @@
+{#-
+    Fail early, and clearly, when the input cannot be read in the chosen layout.
+
+    Called by each staging model while it compiles. Checks, in order: a path is set, it
+    matches at least one file, no matching file is empty, and (for header-based layouts) every
+    required column is present. Returns a dict: canonical name -> column name in the file.
+
+    `spec` maps each canonical column to the names it may have in the file (compared without
+    case, spaces or underscores, so "Customer ID", "customer_id" and "CustomerID" all match).
+    Canonical columns mapped to none are optional and absent.
+-#}
+
+{% macro clv_normalized_column_name(name) %}
+    {{ return(modules.re.sub('[^a-z0-9]', '', name | string | lower)) }}
+{% endmacro %}
+
+{% macro clv_check_input_file(source_relation, layout, spec={}) %}
+    {%- set resolved = {} -%}
+    {%- for canonical, candidates in spec.items() -%}
+        {#- While parsing (no database yet) the first candidate stands in for the real name. -#}
+        {%- do resolved.update({canonical: (candidates[0] if candidates else none)}) -%}
+    {%- endfor -%}
+    {%- if not execute -%}
+        {{ return(resolved) }}
+    {%- endif -%}
+
+    {%- set path = clv_input_path() -%}
+    {%- set hint = " Set the file with --vars '{input_path: ...}' or CLV_INPUT_PATH (relative paths are read from the project directory; globs such as data/*.csv are allowed)." -%}
+    {%- if path == '' -%}
+        {{ exceptions.raise_compiler_error("No input file given for the " ~ layout ~ " layout." ~ hint) }}
+    {%- endif -%}
+    {%- if "'" in path -%}
+        {{ exceptions.raise_compiler_error("Input path " ~ path ~ " contains a single quote; rename the file or folder." ) }}
+    {%- endif -%}
+
+    {%- set files = run_query("select file from glob('" ~ path ~ "') order by file") -%}
+    {%- if files.rows | length == 0 -%}
+        {{ exceptions.raise_compiler_error("Input file not found: no file matches '" ~ path ~ "' (layout " ~ layout ~ ")." ~ hint) }}
+    {%- endif -%}
+    {%- set sizes = run_query("select filename, size from read_blob('" ~ path ~ "') where size = 0 order by filename") -%}
+    {%- if sizes.rows | length > 0 -%}
+        {{ exceptions.raise_compiler_error("Input file " ~ sizes.rows[0][0] ~ " is empty (0 bytes): there is nothing to load. Remove it or point input_path elsewhere.") }}
+    {%- endif -%}
+
+    {%- set required = [] -%}
+    {%- for canonical, candidates in spec.items() if candidates -%}
+        {%- do required.append(canonical) -%}
+    {%- endfor -%}
+    {%- if required | length == 0 -%}
+        {{ return(resolved) }}
+    {%- endif -%}
+
+    {%- set described = run_query("describe select * from " ~ source_relation) -%}
+    {%- set found = {} -%}
+    {%- for row in described.rows -%}
+        {%- do found.update({clv_normalized_column_name(row[0]): row[0]}) -%}
+    {%- endfor -%}
+    {%- set missing = [] -%}
+    {%- for canonical in required -%}
+        {%- set matches = [] -%}
+        {%- for candidate in spec[canonical] -%}
+            {%- set key = clv_normalized_column_name(candidate) -%}
+            {%- if key in found and matches | length == 0 -%}
+                {%- do matches.append(found[key]) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if matches | length == 0 -%}
+            {%- do missing.append(canonical ~ " (looked for " ~ spec[canonical] | join(' or ') ~ ")") -%}
+        {%- else -%}
+            {%- do resolved.update({canonical: matches[0]}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if missing | length > 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "Input file " ~ files.rows[0][0] ~ " (layout " ~ layout ~ ") lacks required column(s): "
+            ~ missing | join('; ') ~ ". Columns found: " ~ (described.columns[0].values() | reject('equalto', 'filename') | join(', '))
+            ~ ". Check the delimiter and header line, rename the columns, or use the generic layout with a generic_columns mapping.") }}
+    {%- endif -%}
+    {{ return(resolved) }}
+{% endmacro %}

@@ -1,0 +1,49 @@
+{#-
+    Where the raw transactions come from. Each setting is a dbt var first, then an
+    environment variable, so `dbt build --vars '{...}'`, the `clv` command and CI
+    environments all work. The source YAML files repeat the same var/env_var lookup
+    because YAML properties cannot call project macros.
+-#}
+
+{% macro clv_input_layouts() %}
+    {{ return(['cdnow', 'online_retail', 'generic']) }}
+{% endmacro %}
+
+{% macro clv_input_layout() %}
+    {%- set layout = (var('input_layout', env_var('CLV_INPUT_LAYOUT', 'cdnow')) | string | trim | lower) -%}
+    {%- if layout not in clv_input_layouts() -%}
+        {{ exceptions.raise_compiler_error(
+            "Unknown input layout '" ~ layout ~ "'. Set the var input_layout (or CLV_INPUT_LAYOUT) to one of: "
+            ~ clv_input_layouts() | join(', ') ~ ".") }}
+    {%- endif -%}
+    {{ return(layout) }}
+{% endmacro %}
+
+{% macro clv_input_path() %}
+    {#- The CDNOW default is the file shipped inside the lifetimes package of the project's .venv. -#}
+    {%- set default = '.venv/lib/python3*/site-packages/lifetimes/datasets/CDNOW_master.txt'
+        if clv_input_layout() == 'cdnow' else '' -%}
+    {{ return(var('input_path', env_var('CLV_INPUT_PATH', default)) | string | trim) }}
+{% endmacro %}
+
+{% macro clv_as_of_date() %}
+    {#- 'YYYY-MM-DD' or none. Validated here so a typo fails before any model runs. -#}
+    {%- set raw = var('as_of_date', none) or env_var('CLV_AS_OF_DATE', '') -%}
+    {%- set raw = (raw | string | trim) if raw is not none else '' -%}
+    {%- if raw in ('', 'None', 'none', 'null') -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', raw) -%}
+        {{ exceptions.raise_compiler_error(
+            "as_of_date must be a date written YYYY-MM-DD; got '" ~ raw ~ "' (from the var as_of_date or CLV_AS_OF_DATE).") }}
+    {%- endif -%}
+    {{ return(raw) }}
+{% endmacro %}
+
+{% macro clv_positive_int_var(name) %}
+    {%- set value = var(name) -%}
+    {%- if value is not number or value != (value | int) or value < 1 -%}
+        {{ exceptions.raise_compiler_error("The var " ~ name ~ " must be a positive whole number; got '" ~ value ~ "'.") }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{% endmacro %}

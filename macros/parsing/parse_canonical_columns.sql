@@ -1,0 +1,67 @@
+{#-
+    One set of cleaning and casting rules for every layout. Each staging model first renames
+    its file's columns to the canonical *_raw text columns, then selects
+    {{ clv_parsed_columns() }} to add the typed columns. A value that cannot be parsed becomes
+    null here; int_transaction_lines_audited turns that into a rejection with a reason.
+-#}
+
+{% macro clv_missing_markers_sql() %}
+    {%- set markers = [] -%}
+    {%- for marker in var('missing_value_markers') -%}
+        {%- do markers.append("'" ~ (marker | lower | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return('(' ~ markers | join(', ') ~ ')') }}
+{% endmacro %}
+
+{#- Trimmed text, null when blank or a "missing" marker such as (blank), nan or null. -#}
+{% macro clv_clean_text(expression) -%}
+    case
+        when lower(trim({{ expression }})) in {{ clv_missing_markers_sql() }} then null
+        else trim({{ expression }})
+    end
+{%- endmacro %}
+
+{#- "00017850", "17850" and "17850.0" -> "17850" when normalize_numeric_customer_ids is on. -#}
+{% macro clv_clean_customer_id(expression) -%}
+    {%- set cleaned = clv_clean_text(expression) -%}
+    {%- if var('normalize_numeric_customer_ids') -%}
+    case
+        when {{ clv_regexp_full_match(cleaned, '[0-9]+([.]0+)?') }}
+            then coalesce(nullif(ltrim(regexp_replace({{ cleaned }}, '[.]0+$', ''), '0'), ''), '0')
+        else {{ cleaned }}
+    end
+    {%- else -%}
+    {{ cleaned }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A finite number, or null for blanks, text, NaN and infinities. -#}
+{% macro clv_parse_number(expression) -%}
+    {{ clv_try_parse_double(clv_clean_text(expression)) }}
+{%- endmacro %}
+
+{#- Money: at most 4 decimals, exact in sums (reconciliation compares sums exactly). -#}
+{% macro clv_money_type() -%}
+    decimal(18, 4)
+{%- endmacro %}
+
+{% macro clv_parsed_columns() -%}
+        -- ids
+        {{ clv_clean_customer_id('customer_id_raw') }} as customer_id,
+        {{ clv_clean_text('order_id_raw') }} as order_id,
+        {{ clv_clean_text('product_id_raw') }} as product_id,
+        {{ clv_clean_text('store_id_raw') }} as store_id,
+        {{ clv_clean_text('country_raw') }} as country,
+        -- dates
+        {{ clv_try_parse_timestamp(clv_clean_text('ordered_at_raw'), var('timestamp_formats')) }} as ordered_at,
+        cast({{ clv_try_parse_timestamp(clv_clean_text('ordered_at_raw'), var('timestamp_formats')) }} as date) as order_date,
+        -- amounts
+        {{ clv_parse_number('quantity_raw') }} as quantity,
+        {{ dbt.safe_cast(clv_parse_number('unit_price_raw'), clv_money_type()) }} as unit_price,
+        {{ dbt.safe_cast(clv_parse_number('amount_raw'), clv_money_type()) }} as amount,
+        -- the amount when the file has one, else quantity x unit price
+        {{ dbt.safe_cast(
+            'coalesce(' ~ clv_parse_number('amount_raw') ~ ', '
+            ~ clv_parse_number('quantity_raw') ~ ' * ' ~ clv_parse_number('unit_price_raw') ~ ')',
+            clv_money_type()) }} as line_revenue
+{%- endmacro %}
