@@ -1,0 +1,40 @@
+{#-
+    One row per customer per distinct product, store and country they bought, with the first
+    day they bought it. "Distinct products as of a cutoff" is then a count of rows whose
+    first_seen_date is before the cutoff, without rescanning the lines.
+-#}
+{%- set item_columns = {'product': 'product_id', 'store': 'store_id', 'country': 'country'} %}
+
+with
+
+purchase_lines as (
+
+    select * from {{ ref('int_transaction_lines_audited') }}
+    where is_kept and not is_return
+
+),
+{% for item_type, column_name in item_columns.items() %}
+{{ item_type }}_first_seen as (
+
+    select
+        customer_id,
+        '{{ item_type }}' as item_type,
+        {{ column_name }} as item_id,
+        min(order_date) as first_seen_date
+    from purchase_lines
+    where {{ column_name }} is not null
+    group by customer_id, {{ column_name }}
+
+),
+{% endfor %}
+final as (
+
+    {% for item_type in item_columns -%}
+    select * from {{ item_type }}_first_seen
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor %}
+
+)
+
+select * from final

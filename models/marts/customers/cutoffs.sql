@@ -1,0 +1,95 @@
+{#-
+    The cutoff grid (DESIGN.md, time semantics). Features of cutoff C use transactions
+    strictly before C; its label is revenue in [C, C + horizon_days).
+      scoring   C_score = as_of_date, or the day after the last kept transaction
+      backtest  C_test  = C_score - horizon_days (its label is fully observed)
+      training  C_test - k * snapshot_step_days, k = 1 .. snapshot_count
+    Cutoffs on or before the first kept transaction are dropped: nobody is a customer yet.
+-#}
+{%- set horizon_days = clv_positive_int_var('horizon_days') -%}
+{%- set step_days = clv_positive_int_var('snapshot_step_days') -%}
+{%- set snapshot_count = clv_positive_int_var('snapshot_count') -%}
+{%- set as_of_date = clv_as_of_date() -%}
+
+with
+
+customer_days as (
+
+    select * from {{ ref('int_orders_grouped_to_days') }}
+
+),
+
+observed_range as (
+
+    select
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date
+    from customer_days
+
+),
+
+anchors as (
+
+    select
+        first_order_date,
+        {% if as_of_date -%}
+        cast('{{ as_of_date }}' as date) as scoring_cutoff_date
+        {%- else -%}
+        cast({{ dbt.dateadd('day', 1, 'last_order_date') }} as date) as scoring_cutoff_date
+        {%- endif %}
+    from observed_range
+
+),
+
+grid as (
+
+    {% for k in range(-1, snapshot_count + 1) -%}
+    select
+        {{ k }} as cutoff_index,
+        '{{ "scoring" if k == -1 else "backtest" if k == 0 else "training" }}' as cutoff_role,
+        {{ 0 if k == -1 else horizon_days + k * step_days }} as days_before_scoring_cutoff
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor %}
+
+),
+
+dated as (
+
+    select
+        grid.cutoff_index,
+        grid.cutoff_role,
+        anchors.first_order_date,
+        anchors.scoring_cutoff_date,
+        cast({{ dbt.dateadd('day', '-grid.days_before_scoring_cutoff', 'anchors.scoring_cutoff_date') }} as date)
+            as cutoff_date
+    from grid
+    cross join anchors
+
+),
+
+final as (
+
+    select
+        -- dates
+        cutoff_date,
+        cutoff_role,
+        cast({{ horizon_days }} as integer) as horizon_days,
+        cast({{ dbt.dateadd('day', horizon_days, 'cutoff_date') }} as date) as label_window_end_date,
+        scoring_cutoff_date,
+        cast({{ dbt.dateadd('day', -horizon_days, 'scoring_cutoff_date') }} as date) as backtest_cutoff_date,
+
+        -- flags
+        -- the label window [C, C + H) ends by the scoring cutoff: the label is observed
+        cast({{ dbt.dateadd('day', horizon_days, 'cutoff_date') }} as date) <= scoring_cutoff_date
+            as is_label_complete,
+        -- ... and ends by the backtest cutoff: usable to train the backtest models
+        cast({{ dbt.dateadd('day', 2 * horizon_days, 'cutoff_date') }} as date) <= scoring_cutoff_date
+            as is_backtest_training_cutoff
+
+    from dated
+    where cutoff_date > first_order_date
+
+)
+
+select * from final
