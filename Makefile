@@ -1,0 +1,61 @@
+# CLV Warehouse. Two commands on a fresh machine (Python 3.11 and make):
+#   make run    create .venv, install the pinned stack, build the warehouse on CDNOW, print a summary
+#   make test   create .venv, install the pinned stack and test tools, lint, run every test
+# Other targets: make docs | make lint | make clean | make lock
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+# dbt sends nothing, finds profiles.yml here, and runs from here.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: run test lint docs clean lock
+
+$(VENV)/.runtime: requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "CLV Warehouse needs Python 3.11; found %d.%d at $(PYTHON). Set PYTHON=/path/to/python3.11." % v[:2])'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.runtime
+	$(BIN)/clv build
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros tests/dbt analyses
+
+test: lint
+	$(BIN)/pytest
+
+docs: $(VENV)/.runtime
+	$(BIN)/dbt docs generate
+	@echo "Docs in target/index.html; serve them with: $(BIN)/dbt docs serve"
+
+clean:
+	rm -rf target logs dbt_packages warehouse/*.duckdb warehouse/*.wal warehouse/duckdb_tmp
+
+# Re-resolve the locks from requirements.in and requirements-dev.in (needs the registry).
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -r requirements.in -r requirements-dev.in
+	.lock-venv/bin/python -m pip freeze --exclude-editable | sort > .lock-all.txt
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -r requirements.in
+	.lock-venv/bin/python -m pip freeze | sed 's/==.*//' > .lock-runtime-names.txt
+	{ echo "# Full runtime lock. Do not edit by hand: change requirements.in and run 'make lock'."; \
+	  awk -F'==' 'NR==FNR {n[$$1]=1; next} ($$1 in n)' .lock-runtime-names.txt .lock-all.txt; } > requirements.txt
+	{ echo "# Full test/lint lock on top of requirements.txt. Do not edit by hand: change requirements-dev.in and run 'make lock'."; \
+	  echo "-r requirements.txt"; \
+	  awk -F'==' 'NR==FNR {n[$$1]=1; next} !($$1 in n)' .lock-runtime-names.txt .lock-all.txt; } > requirements-dev.txt
+	rm -rf .lock-venv .lock-all.txt .lock-runtime-names.txt

@@ -1,0 +1,126 @@
+"""The ``clv`` command: build the warehouse and report on it.
+
+    clv build [--layout cdnow|online_retail|generic] [--input PATH] [--as-of YYYY-MM-DD]
+              [--warehouse PATH] [-- extra dbt arguments]
+    clv summary [--warehouse PATH]
+    clv sql "select ..."          (read-only query of the warehouse)
+    clv paths
+
+Defaults come from the CLV_* environment variables (see profiles.yml and the README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from clv_warehouse.project import LAYOUTS, BuildSettings, cdnow_master_path, run_dbt
+from clv_warehouse.summary import format_summary, read_summary
+
+
+def _settings(args: argparse.Namespace) -> BuildSettings:
+    base = BuildSettings.from_environment()
+    return BuildSettings(
+        layout=args.layout or base.layout,
+        input_path=Path(args.input) if getattr(args, "input", None) else base.input_path,
+        warehouse_path=Path(args.warehouse) if args.warehouse else base.warehouse_path,
+        as_of_date=getattr(args, "as_of", None) or base.as_of_date,
+    )
+
+
+def _build(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    input_path = settings.resolved_input_path()
+    print(f"Building the warehouse from {input_path} ({settings.layout} layout)", flush=True)
+    started = time.perf_counter()
+    result = run_dbt(["build", *args.dbt_args], settings)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        print(
+            f"\ndbt build failed (exit code {result.returncode}) after {elapsed:.0f} s;"
+            " the first error above says which file, row or column to fix.",
+            file=sys.stderr,
+        )
+        return result.returncode
+    summary = read_summary(settings.absolute_warehouse_path())
+    print(format_summary(summary, str(input_path)))
+    print(f"  built in    {elapsed:.1f} s")
+    return 0 if summary.is_reconciled else 1
+
+
+def _summary(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    path = settings.absolute_warehouse_path()
+    if not path.exists():
+        print(f"No warehouse at {path}: run `clv build` (or `make run`) first.", file=sys.stderr)
+        return 2
+    print(format_summary(read_summary(path)))
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    path = settings.absolute_warehouse_path()
+    if not path.exists():
+        print(f"No warehouse at {path}: run `clv build` (or `make run`) first.", file=sys.stderr)
+        return 2
+    with duckdb.connect(str(path), read_only=True) as con:
+        try:
+            con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
+        except duckdb.Error as error:
+            print(f"clv sql: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _paths(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(f"warehouse     {settings.absolute_warehouse_path()}")
+    print(f"cdnow input   {cdnow_master_path()}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="clv", description=__doc__.split("\n")[0])
+    commands = root.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="run dbt build, then print the summary")
+    build.add_argument("--layout", choices=LAYOUTS, help="input layout (CLV_INPUT_LAYOUT)")
+    build.add_argument("--input", help="input file or glob (CLV_INPUT_PATH)")
+    build.add_argument("--as-of", help="as-of date YYYY-MM-DD (CLV_AS_OF_DATE)")
+    build.add_argument("--warehouse", help="DuckDB file to write (CLV_DUCKDB_PATH)")
+    build.add_argument("dbt_args", nargs="*", help="extra dbt build arguments, after --")
+    build.set_defaults(handler=_build)
+
+    summary = commands.add_parser("summary", help="print the summary of a built warehouse")
+    summary.add_argument("--warehouse", help="DuckDB file to read (CLV_DUCKDB_PATH)")
+    summary.set_defaults(handler=_summary, layout=None)
+
+    sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql.add_argument("query", help='e.g. "select * from marts.customers limit 5"')
+    sql.add_argument("--warehouse", help="DuckDB file to read (CLV_DUCKDB_PATH)")
+    sql.add_argument("--max-rows", type=int, default=40, help="rows to show (default 40)")
+    sql.set_defaults(handler=_sql, layout=None)
+
+    paths = commands.add_parser("paths", help="print where the warehouse and default input are")
+    paths.add_argument("--warehouse", help="DuckDB file (CLV_DUCKDB_PATH)")
+    paths.set_defaults(handler=_paths, layout=None)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except ValueError as error:
+        print(f"clv: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

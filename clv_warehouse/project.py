@@ -1,0 +1,126 @@
+"""Locations and settings shared by the ``clv`` command and the tests.
+
+Every setting is an environment variable that dbt reads too (profiles.yml and
+macros/inputs/input_settings.sql), so running ``dbt build`` by hand with the same
+variables gives the same warehouse as ``clv build``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_WAREHOUSE = Path("warehouse") / "clv_warehouse.duckdb"
+LAYOUTS = ("cdnow", "online_retail", "generic")
+
+
+def cdnow_master_path() -> Path:
+    """The CDNOW master file shipped inside the ``lifetimes`` package."""
+    return Path(str(resources.files("lifetimes") / "datasets" / "CDNOW_master.txt"))
+
+
+def cdnow_sample_path() -> Path:
+    """The 1/10 CDNOW sample (2,357 customers) shipped inside ``lifetimes``."""
+    return Path(str(resources.files("lifetimes") / "datasets" / "CDNOW_sample.txt"))
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """What one build reads and where it writes."""
+
+    layout: str = "cdnow"
+    input_path: Path | None = None
+    warehouse_path: Path = DEFAULT_WAREHOUSE
+    as_of_date: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {self.layout!r}: choose one of {', '.join(LAYOUTS)}")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> BuildSettings:
+        environ = os.environ if environ is None else environ
+        input_path = environ.get("CLV_INPUT_PATH")
+        return cls(
+            layout=environ.get("CLV_INPUT_LAYOUT", "cdnow").strip().lower(),
+            input_path=Path(input_path) if input_path else None,
+            warehouse_path=Path(environ.get("CLV_DUCKDB_PATH", str(DEFAULT_WAREHOUSE))),
+            as_of_date=environ.get("CLV_AS_OF_DATE") or None,
+        )
+
+    def resolved_input_path(self) -> Path:
+        """The input file; for the CDNOW layout it defaults to the file inside lifetimes."""
+        if self.input_path is not None:
+            return self.input_path
+        if self.layout == "cdnow":
+            return cdnow_master_path()
+        raise ValueError(
+            f"the {self.layout} layout needs an input file: pass --input or set CLV_INPUT_PATH"
+        )
+
+    def absolute_warehouse_path(self) -> Path:
+        path = self.warehouse_path
+        return path if path.is_absolute() else PROJECT_DIR / path
+
+    def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment dbt runs in: the caller's, plus these settings."""
+        env = dict(os.environ if base is None else base)
+        env.update(
+            {
+                "DO_NOT_TRACK": "1",
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "CLV_INPUT_LAYOUT": self.layout,
+                "CLV_INPUT_PATH": str(self.resolved_input_path()),
+                "CLV_DUCKDB_PATH": str(self.absolute_warehouse_path()),
+            }
+        )
+        env.setdefault(
+            "CLV_DUCKDB_TEMP_DIR", str(self.absolute_warehouse_path().parent / "duckdb_tmp")
+        )
+        if self.as_of_date:
+            env["CLV_AS_OF_DATE"] = self.as_of_date
+        else:
+            env.pop("CLV_AS_OF_DATE", None)
+        return env
+
+
+def dbt_executable() -> str:
+    """The dbt of the running interpreter's environment (the project's .venv)."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(
+    arguments: Sequence[str],
+    settings: BuildSettings,
+    *,
+    project_dir: Path = PROJECT_DIR,
+    capture: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run one dbt command on the project with the given settings."""
+    settings.absolute_warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    env = settings.environment()
+    env.update(extra_env or {})
+    command = [
+        dbt_executable(),
+        *arguments,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+    ]
+    return subprocess.run(
+        command,
+        cwd=project_dir,
+        env=env,
+        text=True,
+        capture_output=capture,
+        check=False,
+    )

@@ -1,0 +1,166 @@
+"""The short report ``clv build`` prints: where the warehouse is and what went into it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+MARTS = (
+    "transactions",
+    "transaction_rejections",
+    "ingestion_reconciliation",
+    "rejection_reason_counts",
+    "customers",
+    "customer_features",
+    "customer_rfm",
+    "training_snapshots",
+    "cutoffs",
+    "cohort_retention",
+)
+
+
+@dataclass(frozen=True)
+class CutoffRow:
+    cutoff_date: str
+    cutoff_role: str
+    customers: int
+
+
+@dataclass(frozen=True)
+class WarehouseSummary:
+    warehouse_path: Path
+    input_layout: str
+    raw_files: int
+    raw_rows: int
+    kept_rows: int
+    rejected_rows: int
+    raw_revenue: float
+    kept_revenue: float
+    rejected_revenue: float
+    is_reconciled: bool
+    customers: int
+    first_order_date: str | None
+    last_order_date: str | None
+    horizon_days: int | None
+    rejections_by_reason: list[tuple[str, int]] = field(default_factory=list)
+    cutoffs: list[CutoffRow] = field(default_factory=list)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+
+
+def read_summary(warehouse_path: Path) -> WarehouseSummary:
+    """Read the summary from a built warehouse (opened read-only)."""
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        (
+            layout,
+            raw_files,
+            raw_rows,
+            kept_rows,
+            rejected_rows,
+            raw_revenue,
+            kept_revenue,
+            rejected_revenue,
+            is_reconciled,
+            first_order_date,
+            last_order_date,
+        ) = con.execute(
+            """
+            select input_layout, raw_files, raw_rows, kept_rows, rejected_rows,
+                   raw_revenue, kept_revenue, rejected_revenue, is_reconciled,
+                   cast(first_order_date as varchar), cast(last_order_date as varchar)
+            from marts.ingestion_reconciliation
+            """
+        ).fetchone()
+        customers = con.execute(
+            "select count(*) from marts.customers where has_purchases"
+        ).fetchone()[0]
+        reasons = con.execute(
+            """
+            select rejection_reason, rejected_rows from marts.rejection_reason_counts
+            where rejected_rows > 0 order by rejected_rows desc, priority
+            """
+        ).fetchall()
+        cutoffs = [
+            CutoffRow(str(date), role, int(count))
+            for date, role, count in con.execute(
+                """
+                select cutoffs.cutoff_date, cutoffs.cutoff_role, count(rfm.customer_id)
+                from marts.cutoffs as cutoffs
+                left join marts.customer_rfm as rfm on cutoffs.cutoff_date = rfm.cutoff_date
+                group by 1, 2 order by 1
+                """
+            ).fetchall()
+        ]
+        horizon = con.execute("select max(horizon_days) from marts.cutoffs").fetchone()[0]
+        mart_rows = {
+            name: con.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in MARTS
+        }
+    return WarehouseSummary(
+        warehouse_path=warehouse_path,
+        input_layout=layout,
+        raw_files=raw_files,
+        raw_rows=raw_rows,
+        kept_rows=kept_rows,
+        rejected_rows=rejected_rows,
+        raw_revenue=float(raw_revenue),
+        kept_revenue=float(kept_revenue),
+        rejected_revenue=float(rejected_revenue),
+        is_reconciled=bool(is_reconciled),
+        customers=customers,
+        first_order_date=first_order_date,
+        last_order_date=last_order_date,
+        horizon_days=horizon,
+        rejections_by_reason=[(reason, int(count)) for reason, count in reasons],
+        cutoffs=cutoffs,
+        mart_rows=mart_rows,
+    )
+
+
+def format_summary(summary: WarehouseSummary, input_path: str | None = None) -> str:
+    """The summary as the lines printed after a build."""
+    check = "reconciled" if summary.is_reconciled else "NOT RECONCILED"
+    lines = [
+        "",
+        "CLV Warehouse",
+        f"  warehouse   {summary.warehouse_path}",
+        f"  input       {summary.input_layout} layout, {summary.raw_files} file(s)"
+        + (f": {input_path}" if input_path else ""),
+        f"  rows        {summary.raw_rows:,} raw = {summary.kept_rows:,} kept"
+        f" + {summary.rejected_rows:,} rejected  [{check}]",
+        f"  revenue     {summary.raw_revenue:,.2f} raw = {summary.kept_revenue:,.2f} kept"
+        f" + {summary.rejected_revenue:,.2f} rejected",
+    ]
+    if summary.rejections_by_reason:
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in summary.rejections_by_reason)
+        lines.append(f"  rejected    {reasons}  (marts.transaction_rejections)")
+    lines += [
+        f"  customers   {summary.customers:,} with purchases,"
+        f" {summary.first_order_date} to {summary.last_order_date}",
+    ]
+    by_role: dict[str, list[CutoffRow]] = {}
+    for row in summary.cutoffs:
+        by_role.setdefault(row.cutoff_role, []).append(row)
+    if summary.cutoffs:
+        lines.append(f"  cutoffs     horizon {summary.horizon_days} days")
+        for role in ("scoring", "backtest", "training"):
+            rows = by_role.get(role, [])
+            if not rows:
+                continue
+            if len(rows) == 1:
+                detail = f"{rows[0].cutoff_date} ({rows[0].customers:,} customers)"
+            else:
+                detail = f"{len(rows)} from {rows[0].cutoff_date} to {rows[-1].cutoff_date}"
+            lines.append(f"              {role:<9} {detail}")
+    else:
+        lines.append("  cutoffs     none: the data does not span one cutoff")
+    lines.append("  marts       schema marts, rows:")
+    names = list(summary.mart_rows)
+    for index in range(0, len(names), 2):
+        left, right = names[index], (names[index + 1] if index + 1 < len(names) else None)
+        cell = f"{left:<26}{summary.mart_rows[left]:>9,}"
+        if right is not None:
+            cell += f"    {right:<26}{summary.mart_rows[right]:>9,}"
+        lines.append(f"              {cell}")
+    lines.append('  query it    clv sql "select * from marts.customer_features limit 5"')
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+{#-
+    Generic tests this project writes itself (dbt packages cannot be installed offline).
+    Each returns the rows that break the rule; zero rows pass.
+-#}
+
+{#- Rows where a boolean SQL expression is false (null counts as false). -#}
+{% test expression_is_true(model, expression, where=none) %}
+    select *
+    from {{ model }}
+    where not coalesce(({{ expression }}), false)
+    {%- if where %} and ({{ where }}){% endif %}
+{% endtest %}
+
+{#- Values outside [min_value, max_value]; nulls are left to not_null. -#}
+{% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
+    select *
+    from {{ model }}
+    where {{ column_name }} is not null
+      and (
+        false
+        {%- if min_value is not none %}
+        or {{ column_name }} {{ '<' if inclusive else '<=' }} {{ min_value }}
+        {%- endif %}
+        {%- if max_value is not none %}
+        or {{ column_name }} {{ '>' if inclusive else '>=' }} {{ max_value }}
+        {%- endif %}
+      )
+{% endtest %}
+
+{#- Combinations of the given columns that appear more than once. -#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+    select
+        {{ combination_of_columns | join(', ') }},
+        count(*) as occurrences
+    from {{ model }}
+    group by {{ combination_of_columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}
