@@ -155,9 +155,10 @@ item_counts as (
     select
         items.customer_id,
         cutoff_dates.cutoff_date,
-        count(case when items.item_type = 'product' then 1 end) as distinct_products,
-        count(case when items.item_type = 'store' then 1 end) as distinct_stores,
-        count(case when items.item_type = 'country' then 1 end) as distinct_countries
+        -- null, not 0, when the layout has no such column
+        nullif(count(case when items.item_type = 'product' then 1 end), 0) as distinct_products,
+        nullif(count(case when items.item_type = 'store' then 1 end), 0) as distinct_stores,
+        nullif(count(case when items.item_type = 'country' then 1 end), 0) as distinct_countries
     from items
     inner join cutoff_dates
         on items.first_seen_date < cutoff_dates.cutoff_date

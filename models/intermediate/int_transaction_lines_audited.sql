@@ -79,6 +79,7 @@ classified as (
             when unit_price <= 0 then 'zero_or_negative_price'
             when unit_price is null and line_revenue = 0 then 'zero_or_negative_price'
             when quantity = 0 then 'zero_quantity'
+            when quantity * amount < 0 then 'quantity_amount_sign_mismatch'
             when is_duplicate_line then 'duplicate_line'
         end as rejection_reason
     from checked

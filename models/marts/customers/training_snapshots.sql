@@ -21,9 +21,8 @@ labels as (
 final as (
 
     select
-        -- ids
-        features.customer_id,
-        features.cutoff_date,
+        -- ids, dates and features (the contract orders the columns as the YAML lists them)
+        features.*,
 
         -- the cutoff and its role
         cutoffs.cutoff_role,
@@ -33,9 +32,6 @@ final as (
         cutoffs.is_backtest_training_cutoff,
         cutoffs.is_label_complete and not features.has_returns_exceeding_purchases
             as is_training_eligible,
-
-        -- features
-        {{ clv_star_except(ref('int_customer_features_at_cutoffs'), ['customer_id', 'cutoff_date'], 'features') }},
 
         -- labels: null at the scoring cutoff, whose window is still in the future
         labels.label_revenue,
