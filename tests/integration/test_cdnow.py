@@ -1,0 +1,117 @@
+"""The main job on the embedded default data: the full CDNOW master file."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from lifetimes.utils import summary_data_from_transaction_data
+from warehouse_builds import build_warehouse
+
+from clv_warehouse.project import cdnow_master_path
+from clv_warehouse.summary import format_summary, read_summary
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_raw_row_is_reconciled(cdnow_build):
+    (raw, kept, rejected, reconciled, raw_revenue, kept_revenue, rejected_revenue) = (
+        cdnow_build.rows(
+            """
+            select raw_rows, kept_rows, rejected_rows, is_reconciled,
+                   raw_revenue, kept_revenue, rejected_revenue
+            from marts.ingestion_reconciliation
+            """
+        )[0]
+    )
+    assert raw == 69_659
+    assert kept + rejected == raw
+    assert reconciled
+    assert raw_revenue == kept_revenue + rejected_revenue
+    # The file's only bad lines: 80 purchases of $0.00.
+    assert rejected == 80
+    assert cdnow_build.rows(
+        "select rejection_reason, count(*), sum(line_revenue)"
+        " from marts.transaction_rejections group by 1"
+    ) == [("zero_or_negative_price", 80, 0)]
+
+
+def test_customers_and_cutoffs(cdnow_build):
+    # 23,570 ids in the file; 68 of them only ever bought for $0.00.
+    assert cdnow_build.rows("select count(*) from marts.customers") == [(23_502,)]
+    cutoffs = dict(
+        cdnow_build.rows(
+            "select cutoff_role, max(cast(cutoff_date as varchar)) from marts.cutoffs group by 1"
+        )
+    )
+    assert cutoffs["scoring"] == "1998-07-01"  # the day after the last purchase, 1998-06-30
+    assert cutoffs["backtest"] == "1998-04-02"  # 90 days before
+    assert cdnow_build.rows(
+        "select count(*) from marts.cutoffs where cutoff_role = 'training'"
+    ) == [(8,)]
+
+
+def test_rfm_summary_equals_lifetimes_for_every_customer_at_every_cutoff(cdnow_build):
+    transactions = cdnow_build.frame(
+        "select customer_id, order_date, cast(line_revenue as double) as revenue"
+        " from marts.transactions"
+    )
+    rfm = cdnow_build.frame("select * from marts.customer_rfm")
+    cutoffs = sorted(rfm["cutoff_date"].unique())
+    assert len(cutoffs) == 10
+    for cutoff in cutoffs:
+        cutoff = pd.Timestamp(cutoff)
+        expected = summary_data_from_transaction_data(
+            transactions[transactions["order_date"] < cutoff],
+            "customer_id",
+            "order_date",
+            monetary_value_col="revenue",
+            observation_period_end=cutoff - pd.Timedelta(days=1),
+        ).sort_index()
+        actual = (
+            rfm[rfm["cutoff_date"] == cutoff]
+            .set_index("customer_id")[["frequency", "recency", "T", "monetary_value"]]
+            .sort_index()
+        )
+        assert list(actual.index) == list(expected.index), f"customers differ at {cutoff.date()}"
+        pd.testing.assert_frame_equal(
+            actual,
+            expected[actual.columns],
+            check_exact=False,
+            rtol=1e-12,
+            atol=1e-9,
+            check_names=False,
+        )
+
+
+def test_feature_marts_have_forty_documented_features(cdnow_build):
+    catalog = cdnow_build.frame("select * from reference.feature_catalog")
+    columns = [
+        name
+        for (name,) in cdnow_build.rows(
+            """
+            select column_name from information_schema.columns
+            where table_schema = 'marts' and table_name = 'customer_features'
+            order by ordinal_position
+            """
+        )
+    ]
+    features = [c for c in columns if c not in ("customer_id", "cutoff_date")]
+    assert features == list(catalog["feature_name"])
+    assert len(features) >= 40
+    assert catalog["description"].str.len().min() > 20
+
+
+def test_summary_names_the_warehouse_and_the_reconciliation(cdnow_build):
+    text = format_summary(read_summary(cdnow_build.warehouse))
+    assert str(cdnow_build.warehouse) in text
+    assert "69,659 raw = 69,579 kept + 80 rejected  [reconciled]" in text
+    assert "scoring   1998-07-01 (23,502 customers)" in text
+
+
+def test_docs_generate(cdnow_build):
+    # Same warehouse file, so the catalog is read from the built tables.
+    docs = build_warehouse(
+        cdnow_build.warehouse.parent, "cdnow", cdnow_master_path(), dbt_args=("docs", "generate")
+    ).assert_succeeded()
+    assert (cdnow_build.warehouse.parent / "target" / "catalog.json").exists()
+    assert "Catalog written" in docs.output
