@@ -32,7 +32,8 @@ run: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros tests/dbt analyses
+	@# sqlfluff compiles the project through dbt: give it a scratch warehouse, not yours.
+	CLV_DUCKDB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt analyses
 
 test: lint
 	$(BIN)/pytest

@@ -15,7 +15,10 @@ cutoffs as (
 
 customers_at_cutoffs as (
 
-    select customer_id, cutoff_date from {{ ref('int_customer_features_at_cutoffs') }}
+    select
+        customer_id,
+        cutoff_date
+    from {{ ref('int_customer_features_at_cutoffs') }}
 
 ),
 
@@ -38,8 +41,8 @@ window_days as (
         on customers_at_cutoffs.cutoff_date = cutoffs.cutoff_date
     inner join customer_days
         on customers_at_cutoffs.customer_id = customer_days.customer_id
-        and customer_days.order_date >= cutoffs.cutoff_date
-        and customer_days.order_date < cutoffs.label_window_end_date
+        and cutoffs.cutoff_date <= customer_days.order_date
+        and cutoffs.label_window_end_date > customer_days.order_date
 
 ),
 

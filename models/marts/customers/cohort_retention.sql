@@ -50,7 +50,7 @@ cohort_months as (
         calendar_months.activity_month
     from cohorts
     inner join calendar_months
-        on calendar_months.activity_month >= cohorts.acquisition_month
+        on cohorts.acquisition_month <= calendar_months.activity_month
 
 ),
 
@@ -76,8 +76,10 @@ final as (
         -- ids
         cohort_months.acquisition_month,
         cohort_months.activity_month,
-        cast({{ dbt.datediff('cohort_months.acquisition_month', 'cohort_months.activity_month', 'month') }} as integer)
-            as months_since_acquisition,
+        cast(
+            {{ dbt.datediff('cohort_months.acquisition_month', 'cohort_months.activity_month', 'month') }}
+            as integer
+        ) as months_since_acquisition,
 
         -- counts
         cast(cohort_months.cohort_customers as bigint) as cohort_customers,
@@ -97,9 +99,10 @@ final as (
         ) / cohort_months.cohort_customers as cumulative_revenue_per_cohort_customer,
 
         -- flags: the last month may be cut short by the end of the data
-        cast({{ dbt.dateadd('month', 1, 'cohort_months.activity_month') }} as date)
+        (
+            cast({{ dbt.dateadd('month', 1, 'cohort_months.activity_month') }} as date)
             <= cast({{ dbt.dateadd('day', 1, 'last_observed.last_order_date') }} as date)
-            as is_complete_month
+        ) as is_complete_month
 
     from cohort_months
     cross join last_observed

@@ -37,10 +37,9 @@ data_lines as (
         ) as source_row_number
     from fields
     -- a header is a first line whose first field is not a number
-    where not (
-        file_line_number = 1
-        and not {{ clv_regexp_full_match('line_fields[1]', '[0-9]+([.][0-9]*)?') }}
-    )
+    where
+        file_line_number > 1
+        or {{ clv_regexp_full_match('line_fields[1]', '[0-9]+([.][0-9]*)?') }}
 
 ),
 
