@@ -35,6 +35,21 @@ def test_every_raw_row_is_reconciled(cdnow_build):
     ) == [("zero_or_negative_price", 80, 0)]
 
 
+def test_identical_lines_are_separate_purchases(cdnow_build):
+    """CDNOW has no order numbers: a line repeated in the file is another purchase, kept."""
+    repeated_lines, rows = cdnow_build.rows(
+        """
+        select count(*), sum(copies) from (
+            select count(*) as copies
+            from marts.transactions
+            group by customer_id, order_date, quantity, line_revenue
+            having count(*) > 1
+        ) as repeated
+        """
+    )[0]
+    assert (repeated_lines, rows) == (215, 470)
+
+
 def test_customers_and_cutoffs(cdnow_build):
     # 23,570 ids in the file; 68 of them only ever bought for $0.00.
     assert cdnow_build.rows("select count(*) from marts.customers") == [(23_502,)]

@@ -3,6 +3,8 @@ input that can be read, however it is delimited, is."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from warehouse_builds import FIXTURES, build_warehouse
 
@@ -53,6 +55,24 @@ def test_semicolon_delimiter_is_detected(tmp_path):
     build = build_warehouse(tmp_path, "online_retail", semicolons, as_of_date="2011-12-10")
     build.assert_succeeded()
     assert build.rows("select raw_rows, kept_rows from marts.ingestion_reconciliation") == [(3, 3)]
+
+
+def test_online_retail_ii_column_names_are_accepted(tmp_path):
+    """The "Online Retail II" export names Invoice, Price and Customer ID."""
+    lines = (FIXTURES / "online_retail" / "invoice_lines.csv").read_text().splitlines()
+    renamed = tmp_path / "online_retail_ii.csv"
+    header = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
+    renamed.write_text("\n".join([header, *lines[1:]]) + "\n")
+    build = build_warehouse(
+        tmp_path,
+        "online_retail",
+        renamed,
+        dbt_args=("run", "--select", "stg_online_retail__invoice_lines"),
+    ).assert_succeeded()
+    assert build.rows(
+        "select count(*), count(customer_id), sum(line_revenue)"
+        " from staging.stg_online_retail__invoice_lines"
+    ) == [(32, 29, Decimal("-10223.23"))]  # 3 rows have blank, (blank) or NaN ids
 
 
 def test_unknown_layout(tmp_path):
