@@ -53,21 +53,26 @@ def _build(args: argparse.Namespace) -> int:
     return 0 if summary.is_reconciled else 1
 
 
+def _built_warehouse(args: argparse.Namespace) -> Path | None:
+    """The warehouse file the command reads, or None (said on stderr) when it is not built."""
+    path = _settings(args).absolute_warehouse_path()
+    if path.exists():
+        return path
+    print(f"No warehouse at {path}: run `clv build` (or `make run`) first.", file=sys.stderr)
+    return None
+
+
 def _summary(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    path = settings.absolute_warehouse_path()
-    if not path.exists():
-        print(f"No warehouse at {path}: run `clv build` (or `make run`) first.", file=sys.stderr)
+    path = _built_warehouse(args)
+    if path is None:
         return 2
     print(format_summary(read_summary(path)))
     return 0
 
 
 def _sql(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    path = settings.absolute_warehouse_path()
-    if not path.exists():
-        print(f"No warehouse at {path}: run `clv build` (or `make run`) first.", file=sys.stderr)
+    path = _built_warehouse(args)
+    if path is None:
         return 2
     with duckdb.connect(str(path), read_only=True) as con:
         try:

@@ -86,14 +86,16 @@ def test_unit_tests_of_the_layout_ran(build_of, layout):
     assert f"PASS {staging_model}::" in build_of(layout).output
 
 
+def _customers(build, columns: str) -> dict[str, tuple]:
+    """customer_id -> the given columns of marts.customers."""
+    rows = build.rows(f"select customer_id, {columns} from marts.customers")
+    return {row[0]: row[1:] for row in rows}
+
+
 def test_online_retail_customers_and_returns(build_of):
-    customers = {
-        row[0]: row[1:]
-        for row in build_of("online_retail").rows(
-            "select customer_id, purchase_days, return_lines, has_returns_exceeding_purchases"
-            " from marts.customers"
-        )
-    }
+    customers = _customers(
+        build_of("online_retail"), "purchase_days, return_lines, has_returns_exceeding_purchases"
+    )
     # 17850.0 and 17850 are one customer; 012583 and 12583 too.
     assert set(customers) == {"17850", "13047", "12583", "15100"}
     # 15100 returned 20 blocks (119.00) after buying 27.60 worth of mugs.
@@ -102,13 +104,9 @@ def test_online_retail_customers_and_returns(build_of):
 
 
 def test_cdnow_returns_and_sample_format(build_of):
-    customers = {
-        row[0]: row[1:]
-        for row in build_of("cdnow").rows(
-            "select customer_id, purchase_days, has_purchases, has_returns_exceeding_purchases"
-            " from marts.customers"
-        )
-    }
+    customers = _customers(
+        build_of("cdnow"), "purchase_days, has_purchases, has_returns_exceeding_purchases"
+    )
     assert customers["11"] == (1, True, False)  # the 5-field sample line
     assert customers["12"] == (0, False, True)  # a return and nothing bought
     # Customer 2 bought three times on 1997-01-12 (two lines identical): one purchase day.
