@@ -14,17 +14,8 @@ from clv_warehouse.project import PROJECT_DIR, BuildSettings, run_dbt
 
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
 
-# The generic fixture's own column names, mapped to the canonical ones.
-GENERIC_FIXTURE_COLUMNS = {
-    "customer_id": "client",
-    "order_id": None,
-    "ordered_at": "sold_at",
-    "product_id": "sku",
-    "quantity": "qty",
-    "unit_price": "price",
-    "amount": None,
-    "store_id": "shop",
-}
+# The generic fixture's own column names, mapped to the canonical ones (also used by make lint).
+GENERIC_FIXTURE_COLUMNS = json.loads((FIXTURES / "generic" / "columns.json").read_text())
 
 
 @dataclass

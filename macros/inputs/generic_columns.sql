@@ -46,12 +46,3 @@
     {%- endif -%}
     {{ return(mapping) }}
 {% endmacro %}
-
-{#- The text of a mapped column, or a null text column when the file has none. -#}
-{% macro clv_raw_text_column(columns, canonical) -%}
-    {%- if columns[canonical] is none -%}
-        cast(null as varchar)
-    {%- else -%}
-        cast({{ adapter.quote(columns[canonical]) }} as varchar)
-    {%- endif -%}
-{%- endmacro %}

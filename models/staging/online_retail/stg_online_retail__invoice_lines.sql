@@ -3,13 +3,13 @@
     source('online_retail', 'invoice_lines'),
     'online_retail',
     {
-        'invoice_no': ['InvoiceNo', 'Invoice'],
-        'stock_code': ['StockCode'],
-        'description': ['Description'],
-        'quantity': ['Quantity'],
-        'invoice_date': ['InvoiceDate'],
-        'unit_price': ['UnitPrice', 'Price'],
         'customer_id': ['CustomerID'],
+        'order_id': ['InvoiceNo', 'Invoice'],
+        'ordered_at': ['InvoiceDate'],
+        'product_id': ['StockCode'],
+        'product_description': ['Description'],
+        'quantity': ['Quantity'],
+        'unit_price': ['UnitPrice', 'Price'],
         'country': ['Country'],
     }
 ) -%}
@@ -37,19 +37,10 @@ renamed as (
         false as is_malformed_line,
 
         -- raw values as text, renamed to the canonical names
-        cast({{ adapter.quote(columns.customer_id) }} as varchar) as customer_id_raw,
-        cast({{ adapter.quote(columns.invoice_no) }} as varchar) as order_id_raw,
-        cast({{ adapter.quote(columns.invoice_date) }} as varchar) as ordered_at_raw,
-        cast({{ adapter.quote(columns.stock_code) }} as varchar) as product_id_raw,
-        cast({{ adapter.quote(columns.description) }} as varchar) as product_description,
-        cast({{ adapter.quote(columns.quantity) }} as varchar) as quantity_raw,
-        cast({{ adapter.quote(columns.unit_price) }} as varchar) as unit_price_raw,
-        cast(null as varchar) as amount_raw,
-        cast(null as varchar) as store_id_raw,
-        cast({{ adapter.quote(columns.country) }} as varchar) as country_raw,
+        {{ clv_raw_text_columns(columns, 'file_line_number') }},
 
         -- flags: invoice numbers starting with C cancel earlier lines
-        coalesce(upper(trim(cast({{ adapter.quote(columns.invoice_no) }} as varchar))) like 'C%', false)
+        coalesce(upper(trim({{ clv_raw_text_column(columns, 'order_id') }})) like 'C%', false)
             as is_cancellation
 
     from numbered
