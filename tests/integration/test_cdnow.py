@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from lifetimes.utils import summary_data_from_transaction_data
@@ -123,10 +125,24 @@ def test_summary_names_the_warehouse_and_the_reconciliation(cdnow_build):
     assert "scoring   1998-07-01 (23,502 customers)" in text
 
 
-def test_docs_generate(cdnow_build):
+def test_docs_generate_and_every_mart_column_is_described(cdnow_build):
     # Same warehouse file, so the catalog is read from the built tables.
+    work_dir = cdnow_build.warehouse.parent
     docs = build_warehouse(
-        cdnow_build.warehouse.parent, "cdnow", cdnow_master_path(), dbt_args=("docs", "generate")
+        work_dir, "cdnow", cdnow_master_path(), dbt_args=("docs", "generate")
     ).assert_succeeded()
-    assert (cdnow_build.warehouse.parent / "target" / "catalog.json").exists()
     assert "Catalog written" in docs.output
+    manifest = json.loads((work_dir / "target" / "manifest.json").read_text())
+    catalog = json.loads((work_dir / "target" / "catalog.json").read_text())
+    undescribed = []
+    for unique_id, table in catalog["nodes"].items():
+        if table["metadata"]["schema"] != "marts":
+            continue
+        node = manifest["nodes"][unique_id]
+        assert node["description"].strip(), f"{node['name']} has no description"
+        documented = {name.lower(): column for name, column in node["columns"].items()}
+        for column in table["columns"]:
+            if not documented.get(column.lower(), {}).get("description", "").strip():
+                undescribed.append(f"{node['name']}.{column}")
+    assert len({table["metadata"]["name"] for table in catalog["nodes"].values()}) > 10
+    assert undescribed == []
