@@ -76,6 +76,10 @@ aggregated as (
         purchase_day_bounds.first_purchase_date,
         purchase_day_bounds.last_purchase_date,
         purchase_day_bounds.second_purchase_date,
+        {{ dbt.datediff('purchase_day_bounds.first_purchase_date', 'visible_days.cutoff_date', 'day') }}
+            as days_since_first_purchase,
+        {{ dbt.datediff('purchase_day_bounds.last_purchase_date', 'visible_days.cutoff_date', 'day') }}
+            as days_since_last_purchase,
 
         -- counts
         count(case when visible_days.is_purchase_day then 1 end) as purchase_days,
@@ -181,15 +185,15 @@ final as (
         -- BTYD summary, as lifetimes computes it with observation_period_end = cutoff - 1 day
         cast(aggregated.purchase_days - 1 as bigint) as frequency,
         {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.last_purchase_date', 'day') }} as recency,
-        {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.cutoff_date', 'day') }} - 1 as "T",
+        aggregated.days_since_first_purchase - 1 as "T",
         case
             when aggregated.purchase_days = 1 then 0.0
             else cast(aggregated.revenue - aggregated.first_purchase_revenue as double) / (aggregated.purchase_days - 1)
         end as monetary_value,
 
         -- recency and tenure
-        {{ dbt.datediff('aggregated.last_purchase_date', 'aggregated.cutoff_date', 'day') }} as days_since_last_purchase,
-        {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.cutoff_date', 'day') }} as days_since_first_purchase,
+        aggregated.days_since_last_purchase,
+        aggregated.days_since_first_purchase,
 
         -- counts
         cast(aggregated.purchase_days as bigint) as purchase_days,
@@ -226,10 +230,10 @@ final as (
 
         -- rates over the customer's tenure
         cast(aggregated.revenue as double)
-            / {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.cutoff_date', 'day') }}
+            / aggregated.days_since_first_purchase
             as revenue_per_tenure_day,
         30.0 * aggregated.purchase_days
-            / {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.cutoff_date', 'day') }}
+            / aggregated.days_since_first_purchase
             as purchase_days_per_30d,
 
         -- time between purchases
@@ -238,7 +242,7 @@ final as (
         aggregated.max_days_between_purchases,
         {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.second_purchase_date', 'day') }}
             as days_to_second_purchase,
-        {{ dbt.datediff('aggregated.last_purchase_date', 'aggregated.cutoff_date', 'day') }}
+        aggregated.days_since_last_purchase
             / nullif(aggregated.avg_days_between_purchases, 0) as purchase_overdue_ratio,
 
         -- baskets and products

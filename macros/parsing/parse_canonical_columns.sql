@@ -46,6 +46,10 @@
 {%- endmacro %}
 
 {% macro clv_parsed_columns() -%}
+    {%- set ordered_at = clv_try_parse_timestamp(clv_clean_text('ordered_at_raw'), var('timestamp_formats')) -%}
+    {%- set quantity = clv_parse_number('quantity_raw') -%}
+    {%- set unit_price = clv_parse_number('unit_price_raw') -%}
+    {%- set amount = clv_parse_number('amount_raw') -%}
         -- ids
         {{ clv_clean_customer_id('customer_id_raw') }} as customer_id,
         {{ clv_clean_text('order_id_raw') }} as order_id,
@@ -53,15 +57,13 @@
         {{ clv_clean_text('store_id_raw') }} as store_id,
         {{ clv_clean_text('country_raw') }} as country,
         -- dates
-        {{ clv_try_parse_timestamp(clv_clean_text('ordered_at_raw'), var('timestamp_formats')) }} as ordered_at,
-        cast({{ clv_try_parse_timestamp(clv_clean_text('ordered_at_raw'), var('timestamp_formats')) }} as date) as order_date,
+        {{ ordered_at }} as ordered_at,
+        cast({{ ordered_at }} as date) as order_date,
         -- amounts
-        {{ clv_parse_number('quantity_raw') }} as quantity,
-        {{ dbt.safe_cast(clv_parse_number('unit_price_raw'), clv_money_type()) }} as unit_price,
-        {{ dbt.safe_cast(clv_parse_number('amount_raw'), clv_money_type()) }} as amount,
+        {{ quantity }} as quantity,
+        {{ dbt.safe_cast(unit_price, clv_money_type()) }} as unit_price,
+        {{ dbt.safe_cast(amount, clv_money_type()) }} as amount,
         -- the amount when the file has one, else quantity x unit price
-        {{ dbt.safe_cast(
-            'coalesce(' ~ clv_parse_number('amount_raw') ~ ', '
-            ~ clv_parse_number('quantity_raw') ~ ' * ' ~ clv_parse_number('unit_price_raw') ~ ')',
-            clv_money_type()) }} as line_revenue
+        {{ dbt.safe_cast('coalesce(' ~ amount ~ ', ' ~ quantity ~ ' * ' ~ unit_price ~ ')', clv_money_type()) }}
+            as line_revenue
 {%- endmacro %}
