@@ -1,0 +1,1 @@
+"""Model fitting, scoring and evaluation: pure functions on customer-level frames, no dbt."""

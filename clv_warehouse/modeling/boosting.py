@@ -1,0 +1,471 @@
+"""XGBoost on stacked training snapshots: a horizon-revenue regressor and a purchase classifier.
+
+Pure functions on customer-level frames (one row per customer per cutoff, the columns of
+``marts.training_snapshots`` plus the baseline's outputs). Only the native ``xgboost.train``
+API is used. Every random step is seeded, so the same frame and settings give the same
+models, byte for byte.
+
+Time-based validation: the latest training cutoff is the validation cutoff. Candidates are
+trained on the cutoffs whose label windows end by the validation cutoff (so nothing observed
+on or after it is used) and stopped early on the validation cutoff; the best candidate is
+then refit on every training cutoff with the number of rounds early stopping chose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+REVENUE = "revenue"
+PURCHASE = "purchase"
+TWEEDIE = "reg:tweedie"
+LOG_SQUARED = "log1p:squarederror"
+
+# The bounded search space; candidates are drawn from it without replacement (seeded). Depth
+# stops at 6: exact SHAP values cost grows with leaves x depth^2 per tree and customer.
+REVENUE_SEARCH_SPACE = {
+    "objective": (TWEEDIE, LOG_SQUARED),
+    "max_depth": (3, 4, 6),
+    "eta": (0.03, 0.1),
+    "min_child_weight": (1, 10, 50),
+}
+PURCHASE_SEARCH_SPACE = {
+    "objective": ("binary:logistic",),
+    "max_depth": (3, 4, 6),
+    "eta": (0.03, 0.1),
+    "min_child_weight": (1, 10, 50),
+}
+DEFAULT_CANDIDATES = {
+    REVENUE: {"objective": TWEEDIE, "max_depth": 4, "eta": 0.1, "min_child_weight": 10},
+    PURCHASE: {"objective": "binary:logistic", "max_depth": 4, "eta": 0.1, "min_child_weight": 10},
+}
+
+
+@dataclass(frozen=True)
+class BoostingSettings:
+    """Search budget and fixed training parameters."""
+
+    horizon_days: int
+    seed: int = 20240601
+    search_candidates: int = 8
+    max_rounds: int = 1000
+    early_stopping_rounds: int = 50
+    # Rounds when there is no validation cutoff to stop on (a single training cutoff).
+    fallback_rounds: int = 200
+    tweedie_variance_power: float = 1.5
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.search_candidates < 1:
+            raise ValueError(f"search_candidates must be >= 1, got {self.search_candidates}")
+        if self.horizon_days <= 0:
+            raise ValueError(f"horizon_days must be positive, got {self.horizon_days}")
+
+
+@dataclass
+class TrainedModel:
+    """One trained booster and everything needed to score and explain with it."""
+
+    target: str
+    status: str
+    message: str
+    features: list[str]
+    categories: dict[str, list[str]]
+    hyperparameters: dict
+    rounds: int
+    training_rows: int
+    training_cutoffs: list[str]
+    validation_cutoff: str | None
+    validation_metric: str
+    validation_score: float | None
+    search: list[dict] = field(default_factory=list)
+    fit_seconds: float = 0.0
+    model_json: str = ""
+    # Duan's smearing factor of a log-target model (1 otherwise): see to_prediction.
+    smearing_factor: float = 1.0
+
+    @property
+    def is_trained(self) -> bool:
+        return bool(self.model_json)
+
+    @property
+    def model_version(self) -> str:
+        digest = hashlib.sha256(self.model_json.encode()).hexdigest()[:12]
+        return f"xgboost-{xgb.__version__}+{digest}"
+
+    def booster(self) -> xgb.Booster:
+        booster = xgb.Booster()
+        booster.load_model(bytearray(self.model_json.encode()))
+        return booster
+
+    def as_record(self) -> dict:
+        return {
+            "target": self.target,
+            "status": self.status,
+            "message": self.message,
+            "features": json.dumps(self.features),
+            "categories": json.dumps(self.categories, sort_keys=True),
+            "hyperparameters": json.dumps(self.hyperparameters, sort_keys=True),
+            "rounds": self.rounds,
+            "training_rows": self.training_rows,
+            "training_cutoffs": json.dumps(self.training_cutoffs),
+            "validation_cutoff": self.validation_cutoff,
+            "validation_metric": self.validation_metric,
+            "validation_score": self.validation_score,
+            "search": json.dumps(self.search, sort_keys=True),
+            "smearing_factor": self.smearing_factor,
+            "fit_seconds": self.fit_seconds,
+            "xgboost_version": xgb.__version__,
+            "model_version": self.model_version if self.is_trained else None,
+            "model_json": self.model_json or None,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict) -> TrainedModel:
+        return cls(
+            target=record["target"],
+            status=record["status"],
+            message=record["message"],
+            features=json.loads(record["features"]),
+            categories=json.loads(record["categories"]),
+            hyperparameters=json.loads(record["hyperparameters"]),
+            rounds=int(record["rounds"]),
+            training_rows=int(record["training_rows"]),
+            training_cutoffs=json.loads(record["training_cutoffs"]),
+            validation_cutoff=record["validation_cutoff"],
+            validation_metric=record["validation_metric"],
+            validation_score=_none_if_nan(record["validation_score"]),
+            search=json.loads(record["search"]),
+            smearing_factor=float(record["smearing_factor"]),
+            fit_seconds=float(record["fit_seconds"]),
+            model_json=record["model_json"] or "",
+        )
+
+
+def _none_if_nan(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+# --- features ------------------------------------------------------------------------------
+
+
+def category_levels(frame: pd.DataFrame, features: Sequence[str]) -> dict[str, list[str]]:
+    """The sorted levels of every text feature: fixed codes for training and scoring."""
+    levels = {}
+    for name in features:
+        column = frame[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column):
+            levels[name] = sorted(str(v) for v in column.dropna().unique())
+    return levels
+
+
+def feature_matrix(
+    frame: pd.DataFrame, features: Sequence[str], categories: dict[str, list[str]]
+) -> pd.DataFrame:
+    """Model inputs as floats and fixed-level categoricals; unseen levels become missing.
+
+    A text feature with no level at all in training (the layout has no such column) is an
+    all-missing numeric column: XGBoost never splits on it.
+    """
+    columns = {}
+    for name in features:
+        if name in categories and not categories[name]:
+            columns[name] = np.full(len(frame), np.nan)
+        elif name in categories:
+            values = frame[name].astype("object").where(frame[name].notna(), None)
+            columns[name] = pd.Categorical(
+                values.map(lambda v: None if v is None else str(v)), categories=categories[name]
+            )
+        else:
+            columns[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _dmatrix(matrix: pd.DataFrame, label=None) -> xgb.DMatrix:
+    return xgb.DMatrix(matrix, label=label, enable_categorical=True, nthread=1)
+
+
+# --- targets and objectives ------------------------------------------------------------------
+
+
+def _training_label(target: str, objective: str, frame: pd.DataFrame) -> np.ndarray:
+    if target == PURCHASE:
+        return frame["label_has_purchase"].astype(float).to_numpy()
+    revenue = frame["label_revenue"].astype(float).clip(lower=0).to_numpy()
+    return np.log1p(revenue) if objective == LOG_SQUARED else revenue
+
+
+def to_prediction(objective: str, raw: np.ndarray, smearing_factor: float = 1.0) -> np.ndarray:
+    """Booster output to the predicted quantity: expected revenue >= 0, or a probability.
+
+    A log-target model predicts f = E[log(1 + revenue)]; exp(f) - 1 is a median-like value that
+    underestimates the mean (and so every total). Duan's smearing estimate of the mean is
+    exp(f) * mean(exp(training residuals)) - 1, so both revenue objectives predict expected
+    revenue, the quantity that sums to totals, spend levels and CLV.
+    """
+    if objective == LOG_SQUARED:
+        return np.clip(np.exp(raw) * smearing_factor - 1.0, 0, None)
+    return np.clip(raw, 0, None)
+
+
+def smearing_factor(objective: str, label: np.ndarray, raw: np.ndarray) -> float:
+    """mean(exp(label - prediction)) on the training rows of a log-target model, else 1."""
+    if objective != LOG_SQUARED:
+        return 1.0
+    return float(np.mean(np.exp(label - raw)))
+
+
+def _booster_params(candidate: dict, settings: BoostingSettings) -> dict:
+    params = {
+        "max_depth": candidate["max_depth"],
+        "eta": candidate["eta"],
+        "min_child_weight": candidate["min_child_weight"],
+        "subsample": settings.subsample,
+        "colsample_bytree": settings.colsample_bytree,
+        "tree_method": "hist",
+        "seed": settings.seed,
+        "nthread": settings.threads,
+        "max_cat_to_onehot": 8,
+    }
+    if candidate["objective"] == TWEEDIE:
+        params["objective"] = TWEEDIE
+        params["tweedie_variance_power"] = settings.tweedie_variance_power
+    elif candidate["objective"] == LOG_SQUARED:
+        params["objective"] = "reg:squarederror"
+    else:
+        params["objective"] = candidate["objective"]
+    return params
+
+
+def early_stopping_metric(params: dict) -> str:
+    """What a booster stops early on: its own objective's loss on the validation cutoff."""
+    if params["objective"] == TWEEDIE:
+        return f"tweedie-nloglik@{params['tweedie_variance_power']}"
+    return {"reg:squarederror": "rmse", "binary:logistic": "logloss"}[params["objective"]]
+
+
+def rmsle(actual: np.ndarray, predicted: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(actual)) ** 2)))
+
+
+def log_loss(actual: np.ndarray, probability: np.ndarray) -> float:
+    p = np.clip(probability, 1e-15, 1 - 1e-15)
+    return float(-np.mean(actual * np.log(p) + (1 - actual) * np.log(1 - p)))
+
+
+def validation_metric(target: str) -> str:
+    return "rmsle" if target == REVENUE else "log_loss"
+
+
+def _score(target, objective, label: np.ndarray, raw: np.ndarray, smearing: float = 1.0) -> float:
+    predicted = to_prediction(objective, raw, smearing)
+    if target == PURCHASE:
+        return log_loss(label, predicted)
+    actual = np.expm1(label) if objective == LOG_SQUARED else label
+    return rmsle(actual, predicted)
+
+
+def search_candidates(target: str, settings: BoostingSettings) -> list[dict]:
+    """The default candidate, then a seeded sample of the rest of the grid."""
+    space = REVENUE_SEARCH_SPACE if target == REVENUE else PURCHASE_SEARCH_SPACE
+    names = sorted(space)
+    grid = [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(space[n] for n in names))
+    ]
+    default = DEFAULT_CANDIDATES[target]
+    others = [c for c in grid if c != default]
+    rng = np.random.default_rng(settings.seed)
+    picked = rng.choice(
+        len(others), size=min(settings.search_candidates - 1, len(others)), replace=False
+    )
+    return [default, *(others[i] for i in sorted(picked))]
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def split_for_validation(cutoffs: Sequence[str], horizon_days: int) -> tuple[list[str], str | None]:
+    """(search-training cutoffs, validation cutoff) from the sorted training cutoffs.
+
+    The validation cutoff is the latest; search training uses the cutoffs whose label window
+    [C, C + H) ends by it. Without such a cutoff there is no honest validation: (all, None).
+    """
+    ordered = sorted(cutoffs)
+    if len(ordered) < 2:
+        return ordered, None
+    validation = ordered[-1]
+    limit = pd.Timestamp(validation) - pd.Timedelta(days=horizon_days)
+    earlier = [c for c in ordered[:-1] if pd.Timestamp(c) <= limit]
+    if not earlier:
+        return ordered, None
+    return earlier, validation
+
+
+def train_model(
+    frame: pd.DataFrame,
+    features: Sequence[str],
+    target: str,
+    settings: BoostingSettings,
+) -> TrainedModel:
+    """Search, then refit the best candidate on every cutoff in ``frame`` (labelled rows only).
+
+    ``frame`` has cutoff_date, the features and label_revenue / label_has_purchase.
+    """
+    started = time.perf_counter()
+    features = list(features)
+    cutoffs = sorted({str(c)[:10] for c in frame["cutoff_date"]})
+    categories = category_levels(frame, features)
+    model = TrainedModel(
+        target=target,
+        status="trained",
+        message="",
+        features=features,
+        categories=categories,
+        hyperparameters={},
+        rounds=0,
+        training_rows=len(frame),
+        training_cutoffs=cutoffs,
+        validation_cutoff=None,
+        validation_metric=validation_metric(target),
+        validation_score=None,
+    )
+    if len(frame) == 0:
+        model.status = "not_trained"
+        model.message = "no labelled training rows: XGBoost falls back to naive predictions"
+        return model
+    label_column = "label_has_purchase" if target == PURCHASE else "label_revenue"
+    if frame[label_column].astype(float).nunique() < 2:
+        model.status = "not_trained"
+        model.message = (
+            f"every training label is {frame[label_column].iloc[0]}: nothing to learn;"
+            " XGBoost falls back to naive predictions"
+        )
+        return model
+
+    cutoff_text = frame["cutoff_date"].astype(str).str[:10]
+    search_cutoffs, validation = split_for_validation(cutoffs, settings.horizon_days)
+    matrix = feature_matrix(frame, features, categories)
+    if validation is None:
+        best = DEFAULT_CANDIDATES[target]
+        rounds = settings.fallback_rounds
+        model.message = (
+            "no validation cutoff with an earlier, fully observed training cutoff:"
+            f" default hyperparameters and {rounds} rounds, no search"
+        )
+    else:
+        fit_rows = cutoff_text.isin(search_cutoffs).to_numpy()
+        valid_rows = (cutoff_text == validation).to_numpy()
+        best, rounds = _search(frame, matrix, target, fit_rows, valid_rows, settings, model)
+        model.validation_cutoff = validation
+
+    label = _training_label(target, best["objective"], frame)
+    booster = xgb.train(
+        _booster_params(best, settings), _dmatrix(matrix, label), num_boost_round=rounds
+    )
+    model.smearing_factor = smearing_factor(
+        best["objective"], label, _raw(booster, _dmatrix(matrix))
+    )
+    model.hyperparameters = dict(best)
+    model.rounds = rounds
+    model.model_json = booster.save_raw(raw_format="json").decode()
+    model.fit_seconds = time.perf_counter() - started
+    return model
+
+
+def _search(frame, matrix, target, fit_rows, valid_rows, settings, model) -> tuple[dict, int]:
+    """Each candidate stops early on its own loss on the validation cutoff; candidates are
+    then compared on one metric of what they predict there (validation_metric)."""
+    best, best_rounds, best_score = None, 0, math.inf
+    for candidate in search_candidates(target, settings):
+        objective = candidate["objective"]
+        label = _training_label(target, objective, frame)
+        train_set = _dmatrix(matrix[fit_rows], label[fit_rows])
+        valid_set = _dmatrix(matrix[valid_rows], label[valid_rows])
+        params = _booster_params(candidate, settings)
+        params["eval_metric"] = early_stopping_metric(params)
+        booster = xgb.train(
+            params,
+            train_set,
+            num_boost_round=settings.max_rounds,
+            evals=[(valid_set, "validation")],
+            early_stopping_rounds=settings.early_stopping_rounds,
+            verbose_eval=False,
+        )
+        rounds = booster.best_iteration + 1
+        smearing = smearing_factor(objective, label[fit_rows], _raw(booster, train_set, rounds))
+        score = _score(
+            target, objective, label[valid_rows], _raw(booster, valid_set, rounds), smearing
+        )
+        model.search.append({**candidate, "rounds": rounds, "score": round(score, 6)})
+        if score < best_score:
+            best, best_rounds, best_score = candidate, rounds, score
+    model.validation_score = best_score
+    return best, best_rounds
+
+
+def _raw(booster: xgb.Booster, data: xgb.DMatrix, rounds: int | None = None) -> np.ndarray:
+    """Predictions on the response scale (log scale for a log-target model)."""
+    return booster.predict(data, iteration_range=(0, rounds) if rounds else (0, 0))
+
+
+# --- scoring and explaining -------------------------------------------------------------------
+
+
+def predict(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
+    """Predicted revenue (>= 0) or purchase probability in [0, 1] for each row."""
+    matrix = feature_matrix(frame, model.features, model.categories)
+    raw = model.booster().predict(_dmatrix(matrix))
+    return to_prediction(model.hyperparameters["objective"], raw, model.smearing_factor)
+
+
+def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """SHAP values from XGBoost's own ``pred_contribs``: one column per feature, on the
+    model's margin scale (log revenue for both revenue objectives, log-odds for purchase);
+    the bias column is dropped."""
+    matrix = feature_matrix(frame, model.features, model.categories)
+    values = model.booster().predict(_dmatrix(matrix), pred_contribs=True)
+    return pd.DataFrame(values[:, :-1], columns=model.features, index=frame.index)
+
+
+def top_drivers(shap: pd.DataFrame, count: int = 3) -> pd.DataFrame:
+    """Each row's ``count`` features with the largest |SHAP|, ties broken by feature order."""
+    values = shap.to_numpy()
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :count]
+    names = np.asarray(shap.columns)
+    out = {}
+    for k in range(count):
+        out[f"driver_{k + 1}_feature"] = names[order[:, k]]
+        out[f"driver_{k + 1}_contribution"] = values[np.arange(len(values)), order[:, k]]
+    return pd.DataFrame(out, index=shap.index)
+
+
+def no_drivers(rows: int, count: int = 3) -> pd.DataFrame:
+    """The columns of top_drivers, all missing."""
+    out = {}
+    for k in range(count):
+        out[f"driver_{k + 1}_feature"] = pd.Series([None] * rows, dtype=object)
+        out[f"driver_{k + 1}_contribution"] = np.full(rows, np.nan)
+    return pd.DataFrame(out)
+
+
+def mean_absolute_shap(shap: pd.DataFrame) -> pd.DataFrame:
+    """Global importance: mean |SHAP| per feature, ranked (1 = most important)."""
+    importance = shap.abs().mean(axis=0)
+    result = pd.DataFrame({"feature_name": importance.index, "mean_abs_shap": importance.values})
+    result = result.sort_values(["mean_abs_shap", "feature_name"], ascending=[False, True])
+    result["importance_rank"] = np.arange(1, len(result) + 1)
+    total = result["mean_abs_shap"].sum()
+    result["importance_share"] = result["mean_abs_shap"] / total if total > 0 else 0.0
+    return result.reset_index(drop=True)

@@ -1,0 +1,273 @@
+"""What the dbt Python models call: customer-level frames in, the model's table out.
+
+Each function here is one dbt Python model's whole body, so the model files stay thin
+(config, ``dbt.ref``, one call). Settings arrive as the strings dbt renders from YAML
+``config:`` (vars); ``*_settings`` parse them and refuse a missing value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+
+import lifetimes
+import numpy as np
+import pandas as pd
+
+from clv_warehouse.modeling import boosting, btyd, metrics
+from clv_warehouse.modeling.boosting import BoostingSettings, TrainedModel
+from clv_warehouse.modeling.btyd import BtydSettings
+
+# Baseline outputs at each cutoff that XGBoost may use as features (int_model_inputs).
+BASELINE_FEATURES = (
+    "btyd_expected_purchases",
+    "btyd_p_alive",
+    "btyd_purchase_probability",
+    "btyd_predicted_revenue",
+)
+PHASES = ("backtest", "production")
+
+
+def _required(name: str, value):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"model config {name!r} is missing: set it in the model's YAML config")
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def btyd_settings(
+    *, horizon_days, time_unit_days, penalizers, clv_months, monthly_discount_rate
+) -> BtydSettings:
+    return BtydSettings(
+        horizon_days=int(_required("horizon_days", horizon_days)),
+        time_unit_days=float(_required("btyd_time_unit_days", time_unit_days)),
+        penalizers=tuple(float(p) for p in _required("btyd_penalizers", penalizers)),
+        clv_months=int(_required("clv_months", clv_months)),
+        monthly_discount_rate=float(_required("monthly_discount_rate", monthly_discount_rate)),
+    )
+
+
+def boosting_settings(
+    *, horizon_days, seed, search_candidates, max_rounds, early_stopping_rounds, threads
+) -> BoostingSettings:
+    return BoostingSettings(
+        horizon_days=int(_required("horizon_days", horizon_days)),
+        seed=int(_required("xgboost_seed", seed)),
+        search_candidates=int(_required("xgboost_search_candidates", search_candidates)),
+        max_rounds=int(_required("xgboost_max_rounds", max_rounds)),
+        early_stopping_rounds=int(
+            _required("xgboost_early_stopping_rounds", early_stopping_rounds)
+        ),
+        threads=int(_required("xgboost_threads", threads)),
+    )
+
+
+def _date_text(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+
+
+# --- BG/NBD + Gamma-Gamma -------------------------------------------------------------------
+
+
+def btyd_model_version(fit: btyd.BtydFit) -> str | None:
+    if not fit.is_fitted:
+        return None
+    params = [fit.r, fit.alpha, fit.a, fit.b, fit.p, fit.q, fit.v, fit.time_unit_days]
+    digest = hashlib.sha256(json.dumps([f"{x:.10g}" for x in params]).encode()).hexdigest()
+    return f"lifetimes-{lifetimes.__version__}+{digest[:12]}"
+
+
+def btyd_fit_table(rfm: pd.DataFrame, settings: BtydSettings) -> pd.DataFrame:
+    """One row per cutoff: both models fitted on that cutoff's RFM summary, with diagnostics.
+
+    ``rfm`` is marts.customer_rfm (cutoff_date, cutoff_role, frequency, recency, T,
+    monetary_value in days).
+    """
+    rows = []
+    for (cutoff, role), group in rfm.groupby(["cutoff_date", "cutoff_role"], sort=True):
+        fit = btyd.fit_btyd(group, settings)
+        record = fit.as_record()
+        record["bgnbd_attempts"] = json.dumps(record["bgnbd_attempts"])
+        record["gamma_gamma_attempts"] = json.dumps(record["gamma_gamma_attempts"])
+        rows.append(
+            {
+                "cutoff_date": cutoff,
+                "cutoff_role": role,
+                **record,
+                "horizon_days": settings.horizon_days,
+                "model_version": btyd_model_version(fit),
+            }
+        )
+    columns = ["cutoff_date", "cutoff_role", *btyd.BtydFit.__dataclass_fields__]
+    columns += ["horizon_days", "model_version"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def btyd_prediction_table(
+    fits: pd.DataFrame, rfm: pd.DataFrame, settings: BtydSettings
+) -> pd.DataFrame:
+    """One row per customer per cutoff: the fitted baseline's predictions for the horizon."""
+    fits_by_cutoff = {_date_key(row["cutoff_date"]): row for row in fits.to_dict("records")}
+    parts = []
+    for cutoff, group in rfm.groupby("cutoff_date", sort=True):
+        record = fits_by_cutoff.get(_date_key(cutoff))
+        if record is None:
+            raise ValueError(f"no BG/NBD fit for cutoff {cutoff}: rebuild btyd_fits first")
+        fit = btyd.fit_from_record(record)
+        predicted = btyd.predict_btyd(fit, group, settings)
+        predicted.insert(0, "customer_id", group["customer_id"].to_numpy())
+        predicted.insert(0, "cutoff_date", cutoff)
+        parts.append(predicted)
+    columns = ["cutoff_date", "customer_id", *btyd.PREDICTION_COLUMNS, "is_valid_output"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True)[columns]
+    return table.sort_values(["cutoff_date", "customer_id"], kind="stable", ignore_index=True)
+
+
+def _date_key(value) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+# --- XGBoost ------------------------------------------------------------------------------------
+
+
+def model_features(catalog: pd.DataFrame, use_baseline_features: bool) -> list[str]:
+    """The model inputs of reference.feature_catalog, in catalog order, plus the baseline's."""
+    inputs = catalog.loc[catalog["is_model_input"].astype(bool), "feature_name"].tolist()
+    return inputs + (list(BASELINE_FEATURES) if use_baseline_features else [])
+
+
+def phase_rows(inputs: pd.DataFrame, phase: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training rows, rows to score) of one phase.
+
+    backtest    train on cutoffs whose label window ends by the backtest cutoff; score it
+    production  train on every cutoff with a complete label; score the scoring cutoff
+    Only training-eligible rows (complete label, returns not exceeding purchases) train.
+    """
+    eligible = inputs["is_training_eligible"].astype(bool)
+    if phase == "backtest":
+        train = inputs[eligible & inputs["is_backtest_training_cutoff"].astype(bool)]
+        score = inputs[inputs["cutoff_role"] == "backtest"]
+    elif phase == "production":
+        train = inputs[eligible & inputs["is_label_complete"].astype(bool)]
+        score = inputs[inputs["cutoff_role"] == "scoring"]
+    else:
+        raise ValueError(f"unknown phase {phase!r}: expected one of {PHASES}")
+    return train, score
+
+
+def xgboost_fit_table(
+    inputs: pd.DataFrame, features: Sequence[str], settings: BoostingSettings
+) -> pd.DataFrame:
+    """One row per phase and target: the trained booster (JSON) and how it was chosen."""
+    inputs = inputs.sort_values(["cutoff_date", "customer_id"], kind="stable", ignore_index=True)
+    rows = []
+    for phase in PHASES:
+        train, score = phase_rows(inputs, phase)
+        scored_cutoff = _date_key(score["cutoff_date"].iloc[0]) if len(score) else None
+        for target in (boosting.REVENUE, boosting.PURCHASE):
+            model = boosting.train_model(train, features, target, settings)
+            rows.append({"phase": phase, "scored_cutoff_date": scored_cutoff, **model.as_record()})
+    return pd.DataFrame(rows)
+
+
+def _trained(fits: pd.DataFrame, phase: str, target: str) -> TrainedModel | None:
+    match = fits[(fits["phase"] == phase) & (fits["target"] == target)]
+    if match.empty:
+        return None
+    model = TrainedModel.from_record(match.iloc[0].to_dict())
+    return model if model.is_trained else None
+
+
+def xgboost_prediction_table(fits: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer at the backtest and scoring cutoffs, for each phase whose two
+    boosters trained: predicted revenue, purchase probability and, at the scoring cutoff
+    (the customers marketers act on), the revenue model's three largest SHAP drivers."""
+    inputs = inputs.sort_values(["cutoff_date", "customer_id"], kind="stable", ignore_index=True)
+    parts = []
+    for phase in PHASES:
+        revenue = _trained(fits, phase, boosting.REVENUE)
+        purchase = _trained(fits, phase, boosting.PURCHASE)
+        _, score = phase_rows(inputs, phase)
+        if revenue is None or purchase is None or score.empty:
+            continue
+        if phase == "production":
+            drivers = boosting.top_drivers(boosting.contributions(revenue, score))
+        else:
+            drivers = boosting.no_drivers(len(score))
+        part = pd.DataFrame(
+            {
+                "cutoff_date": score["cutoff_date"].to_numpy(),
+                "customer_id": score["customer_id"].to_numpy(),
+                "phase": phase,
+                "model_version": _combined_version(revenue, purchase),
+                "predicted_revenue": boosting.predict(revenue, score),
+                "purchase_probability": np.clip(boosting.predict(purchase, score), 0.0, 1.0),
+            }
+        )
+        parts.append(pd.concat([part, drivers.reset_index(drop=True)], axis=1))
+    columns = ["cutoff_date", "customer_id", "phase", "model_version", "predicted_revenue"]
+    columns += ["purchase_probability"]
+    for k in (1, 2, 3):
+        columns += [f"driver_{k}_feature", f"driver_{k}_contribution"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _combined_version(revenue: TrainedModel, purchase: TrainedModel) -> str:
+    digest = hashlib.sha256((revenue.model_json + purchase.model_json).encode()).hexdigest()
+    return f"xgboost-{boosting.xgb.__version__}+{digest[:12]}"
+
+
+def xgboost_importance_table(
+    fits: pd.DataFrame, inputs: pd.DataFrame, sample_rows: int, seed: int
+) -> pd.DataFrame:
+    """Mean |SHAP| per feature for each phase and target, over the customers it scored (a
+    seeded sample of ``sample_rows`` of them when there are more: exact SHAP values cost
+    time in proportion to the rows explained)."""
+    inputs = inputs.sort_values(["cutoff_date", "customer_id"], kind="stable", ignore_index=True)
+    parts = []
+    for phase in PHASES:
+        _, score = phase_rows(inputs, phase)
+        if len(score) > sample_rows:
+            score = score.sample(n=sample_rows, random_state=seed).sort_index()
+        for target in (boosting.REVENUE, boosting.PURCHASE):
+            model = _trained(fits, phase, target)
+            if model is None or score.empty:
+                continue
+            importance = boosting.mean_absolute_shap(boosting.contributions(model, score))
+            importance.insert(0, "target", target)
+            importance.insert(0, "cutoff_date", score["cutoff_date"].iloc[0])
+            importance.insert(0, "phase", phase)
+            importance["model_version"] = model.model_version
+            parts.append(importance)
+    columns = ["phase", "cutoff_date", "target", "feature_name", "mean_abs_shap"]
+    columns += ["importance_rank", "importance_share", "model_version"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+
+def backtest_metric_table(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """One row per model at the backtest cutoff with every metric of DESIGN.md.
+
+    ``outcomes`` is int_backtest_outcomes: model_name, customer_id, predicted_revenue,
+    purchase_probability, actual_revenue, actual_has_purchase.
+    """
+    rows = []
+    for (cutoff, model_name), group in outcomes.groupby(["cutoff_date", "model_name"], sort=True):
+        group = group.sort_values("customer_id", kind="stable")
+        customer_ids = group["customer_id"].astype(str).to_numpy()
+        actual = group["actual_revenue"].astype(float).to_numpy()
+        regression = metrics.regression_metrics(
+            actual, group["predicted_revenue"].astype(float).to_numpy(), customer_ids
+        )
+        classification = metrics.classification_metrics(
+            group["actual_has_purchase"].astype(bool).to_numpy(),
+            group["purchase_probability"].astype(float).to_numpy(),
+        )
+        rows.append(
+            {"cutoff_date": cutoff, "model_name": model_name, **regression, **classification}
+        )
+    return pd.DataFrame(rows)
