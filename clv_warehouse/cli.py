@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from clv_warehouse.artifacts import export_models
 from clv_warehouse.project import LAYOUTS, BuildSettings, cdnow_master_path, run_dbt
 from clv_warehouse.summary import format_summary, read_summary
 
@@ -47,8 +48,12 @@ def _build(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return result.returncode
-    summary = read_summary(settings.absolute_warehouse_path())
+    warehouse = settings.absolute_warehouse_path()
+    summary = read_summary(warehouse)
     print(format_summary(summary, str(input_path)))
+    exported = export_models(warehouse, warehouse.parent / "models")
+    if exported:
+        print(f"  models      {exported[0].parent}/ ({len(exported)} XGBoost boosters as JSON)")
     print(f"  built in    {elapsed:.1f} s")
     return 0 if summary.is_reconciled else 1
 

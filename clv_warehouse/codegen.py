@@ -40,6 +40,7 @@ FEATURE_INVARIANTS = [
     "revenue_last_30d <= revenue_last_90d and revenue_last_90d <= revenue_last_180d"
     " and revenue_last_180d <= revenue_last_365d and revenue_last_365d <= revenue",
     "purchase_days_last_365d <= purchase_days",
+    "revenue_last_horizon <= revenue and purchase_days_last_horizon <= purchase_days",
 ]
 
 SNAPSHOT_INVARIANTS = [

@@ -18,7 +18,48 @@ MARTS = (
     "training_snapshots",
     "cutoffs",
     "cohort_retention",
+    "predictions",
+    "prediction_history",
+    "model_runs",
+    "backtest_metrics",
+    "backtest_calibration",
+    "feature_importance",
+    "customer_prediction_drivers",
+    "customer_spend_levels",
+    "spend_level_transitions",
+    "spend_level_revenue",
+    "backtest_level_accuracy",
+    "customer_segments",
+    "insiders",
+    "insiders_summary",
 )
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One model's backtest figures, as marts.backtest_metrics has them."""
+
+    model_name: str
+    n_customers: int
+    actual_revenue: float
+    predicted_revenue: float
+    revenue_ratio: float | None
+    rmsle: float | None
+    normalized_gini: float | None
+    spearman: float | None
+    top_decile_revenue_capture: float | None
+    auc: float | None
+
+
+@dataclass(frozen=True)
+class ModelRunRow:
+    """How one model went at one scored cutoff (marts.model_runs)."""
+
+    cutoff_role: str
+    model_name: str
+    status: str
+    message: str
+    fallback_predictions: int
 
 
 @dataclass(frozen=True)
@@ -47,6 +88,16 @@ class WarehouseSummary:
     rejections_by_reason: list[tuple[str, int]] = field(default_factory=list)
     cutoffs: list[CutoffRow] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
+    backtest_cutoff: str | None = None
+    metrics: list[MetricRow] = field(default_factory=list)
+    model_runs: list[ModelRunRow] = field(default_factory=list)
+
+
+def _existing_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts'"
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 def read_summary(warehouse_path: Path) -> WarehouseSummary:
@@ -93,9 +144,40 @@ def read_summary(warehouse_path: Path) -> WarehouseSummary:
             ).fetchall()
         ]
         horizon = con.execute("select max(horizon_days) from marts.cutoffs").fetchone()[0]
+        existing = _existing_marts(con)
         mart_rows = {
-            name: con.execute(f"select count(*) from marts.{name}").fetchone()[0] for name in MARTS
+            name: con.execute(f"select count(*) from marts.{name}").fetchone()[0]
+            for name in MARTS
+            if name in existing
         }
+        metrics, runs, backtest_cutoff = [], [], None
+        if "backtest_metrics" in existing:
+            metrics = [
+                MetricRow(*row)
+                for row in con.execute(
+                    """
+                    select model_name, n_customers, actual_revenue, predicted_revenue,
+                           revenue_ratio, rmsle, normalized_gini, spearman,
+                           top_decile_revenue_capture, auc
+                    from marts.backtest_metrics
+                    order by case model_name when 'naive' then 1 when 'btyd' then 2 else 3 end
+                    """
+                ).fetchall()
+            ]
+            backtest_cutoff = con.execute(
+                "select cast(max(cutoff_date) as varchar) from marts.backtest_metrics"
+            ).fetchone()[0]
+        if "model_runs" in existing:
+            runs = [
+                ModelRunRow(*row)
+                for row in con.execute(
+                    """
+                    select cutoff_role, model_name, status, coalesce(message, ''),
+                           fallback_predictions
+                    from marts.model_runs order by cutoff_role, model_name
+                    """
+                ).fetchall()
+            ]
     return WarehouseSummary(
         warehouse_path=warehouse_path,
         input_layout=layout,
@@ -114,7 +196,41 @@ def read_summary(warehouse_path: Path) -> WarehouseSummary:
         rejections_by_reason=[(reason, int(count)) for reason, count in reasons],
         cutoffs=cutoffs,
         mart_rows=mart_rows,
+        backtest_cutoff=backtest_cutoff,
+        metrics=metrics,
+        model_runs=runs,
     )
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def format_metrics(summary: WarehouseSummary) -> list[str]:
+    """The backtest metrics table and any model that did not fit or fell back."""
+    if not summary.metrics:
+        return []
+    lines = [
+        f"  backtest    cutoff {summary.backtest_cutoff}, next {summary.horizon_days} days,"
+        " models trained on earlier cutoffs only (marts.backtest_metrics)",
+        f"              {'model':<8}{'customers':>10}{'actual':>13}{'predicted':>13}{'ratio':>7}"
+        f"{'RMSLE':>7}{'Gini':>7}{'Spearman':>9}{'top10%':>8}{'AUC':>7}",
+    ]
+    for m in summary.metrics:
+        lines.append(
+            f"              {m.model_name:<8}{m.n_customers:>10,}{m.actual_revenue:>13,.0f}"
+            f"{m.predicted_revenue:>13,.0f}{_number(m.revenue_ratio, '.3f'):>7}"
+            f"{_number(m.rmsle, '.3f'):>7}{_number(m.normalized_gini, '.3f'):>7}"
+            f"{_number(m.spearman, '.3f'):>9}{_number(m.top_decile_revenue_capture, '.3f'):>8}"
+            f"{_number(m.auc, '.3f'):>7}"
+        )
+    for run in summary.model_runs:
+        if run.status not in ("fitted", "trained") or run.fallback_predictions:
+            lines.append(
+                f"  WARNING     {run.model_name} at the {run.cutoff_role} cutoff: {run.status},"
+                f" {run.fallback_predictions:,} naive fallbacks. {run.message}".rstrip()
+            )
+    return lines
 
 
 def format_summary(summary: WarehouseSummary, input_path: str | None = None) -> str:
@@ -154,6 +270,7 @@ def format_summary(summary: WarehouseSummary, input_path: str | None = None) -> 
             lines.append(f"              {role:<9} {detail}")
     else:
         lines.append("  cutoffs     none: the data does not span one cutoff")
+    lines += format_metrics(summary)
     lines.append("  marts       schema marts, rows:")
     names = list(summary.mart_rows)
     for index in range(0, len(names), 2):
@@ -162,5 +279,5 @@ def format_summary(summary: WarehouseSummary, input_path: str | None = None) -> 
         if right is not None:
             cell += f"    {right:<26}{summary.mart_rows[right]:>9,}"
         lines.append(f"              {cell}")
-    lines.append('  query it    clv sql "select * from marts.customer_features limit 5"')
+    lines.append('  query it    clv sql "select * from marts.predictions limit 5"')
     return "\n".join(lines)

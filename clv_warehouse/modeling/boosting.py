@@ -143,18 +143,21 @@ class TrainedModel:
             rounds=int(record["rounds"]),
             training_rows=int(record["training_rows"]),
             training_cutoffs=json.loads(record["training_cutoffs"]),
-            validation_cutoff=record["validation_cutoff"],
+            validation_cutoff=_none_if_nan(record["validation_cutoff"]),
             validation_metric=record["validation_metric"],
             validation_score=_none_if_nan(record["validation_score"]),
             search=json.loads(record["search"]),
             smearing_factor=float(record["smearing_factor"]),
             fit_seconds=float(record["fit_seconds"]),
-            model_json=record["model_json"] or "",
+            model_json=_none_if_nan(record["model_json"]) or "",
         )
 
 
-def _none_if_nan(value) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+def _none_if_nan(value):
+    """None for a missing value as a table hands it back (None, NaN or pandas NA)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
 
 
 # --- features ------------------------------------------------------------------------------
@@ -183,10 +186,12 @@ def feature_matrix(
         if name in categories and not categories[name]:
             columns[name] = np.full(len(frame), np.nan)
         elif name in categories:
-            values = frame[name].astype("object").where(frame[name].notna(), None)
-            columns[name] = pd.Categorical(
-                values.map(lambda v: None if v is None else str(v)), categories=categories[name]
-            )
+            known = set(categories[name])
+            values = [
+                text if (text := None if pd.isna(v) else str(v)) in known else None
+                for v in frame[name].astype("object")
+            ]
+            columns[name] = pd.Categorical(values, categories=categories[name])
         else:
             columns[name] = pd.to_numeric(frame[name], errors="raise").astype("float64")
     return pd.DataFrame(columns, index=frame.index)

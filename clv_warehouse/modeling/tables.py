@@ -30,9 +30,11 @@ PHASES = ("backtest", "production")
 
 
 def _required(name: str, value):
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """A config value as dbt renders it (JSON text), parsed; missing or null is an error."""
+    parsed = json.loads(value) if isinstance(value, str) and value.strip() else value
+    if parsed is None or (isinstance(parsed, str) and not parsed.strip()):
         raise ValueError(f"model config {name!r} is missing: set it in the model's YAML config")
-    return json.loads(value) if isinstance(value, str) else value
+    return parsed
 
 
 def btyd_settings(
@@ -132,10 +134,16 @@ def _date_key(value) -> str:
 # --- XGBoost ------------------------------------------------------------------------------------
 
 
-def model_features(catalog: pd.DataFrame, use_baseline_features: bool) -> list[str]:
-    """The model inputs of reference.feature_catalog, in catalog order, plus the baseline's."""
+def model_features(catalog: pd.DataFrame, use_baseline_features) -> list[str]:
+    """The model inputs of reference.feature_catalog, in catalog order, plus the baseline's
+    when ``use_baseline_features`` (a bool, or the JSON text dbt renders) is true."""
+    use_baseline = _required("xgboost_use_baseline_features", use_baseline_features)
+    if not isinstance(use_baseline, bool):
+        raise ValueError(
+            f"xgboost_use_baseline_features must be true or false, got {use_baseline!r}"
+        )
     inputs = catalog.loc[catalog["is_model_input"].astype(bool), "feature_name"].tolist()
-    return inputs + (list(BASELINE_FEATURES) if use_baseline_features else [])
+    return inputs + (list(BASELINE_FEATURES) if use_baseline else [])
 
 
 def phase_rows(inputs: pd.DataFrame, phase: str) -> tuple[pd.DataFrame, pd.DataFrame]:

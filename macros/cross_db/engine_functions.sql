@@ -54,3 +54,15 @@
 {% macro duckdb__safe_cast(field, type) -%}
     try_cast({{ field }} as {{ type }})
 {%- endmacro %}
+
+{#- A JSON object text from alternating key names and SQL expressions: {'k': expr, ...}. -#}
+{% macro clv_json_object(pairs) -%}
+    {{ return(adapter.dispatch('clv_json_object', 'clv_warehouse')(pairs)) }}
+{%- endmacro %}
+{% macro default__clv_json_object(pairs) -%}
+    cast(json_object(
+        {%- for key, expression in pairs.items() %}
+        '{{ key }}', {{ expression }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as varchar)
+{%- endmacro %}

@@ -17,6 +17,7 @@
 -#}
 {% macro customer_features_as_of(customer_days, items, cutoffs) %}
 {%- set windows = [30, 90, 180, 365] -%}
+{%- set horizon_days = clv_positive_int_var('horizon_days') -%}
 
 with
 
@@ -120,6 +121,13 @@ aggregated as (
         count(case when visible_days.is_purchase_day and visible_days.days_before_cutoff <= {{ days }} then 1 end)
             as purchase_days_last_{{ days }}d,
         {%- endfor %}
+        -- the last horizon, [cutoff - H, cutoff): the naive forecast and the current spend level
+        sum(case
+            when visible_days.is_purchase_day and visible_days.days_before_cutoff <= {{ horizon_days }}
+                then visible_days.net_revenue else 0
+        end) as revenue_last_horizon,
+        count(case when visible_days.is_purchase_day and visible_days.days_before_cutoff <= {{ horizon_days }} then 1 end)
+            as purchase_days_last_horizon,
         -- the 90 days before those: [cutoff - 180, cutoff - 90)
         sum(case
             when visible_days.is_purchase_day and visible_days.days_before_cutoff between 91 and 180
@@ -219,6 +227,8 @@ final as (
         cast(aggregated.orders_last_{{ days }}d as bigint) as orders_last_{{ days }}d,
         cast(aggregated.purchase_days_last_{{ days }}d as bigint) as purchase_days_last_{{ days }}d,
         {%- endfor %}
+        cast(aggregated.revenue_last_horizon as double) as revenue_last_horizon,
+        cast(aggregated.purchase_days_last_horizon as bigint) as purchase_days_last_horizon,
         cast(aggregated.revenue_prev_90d as double) as revenue_prev_90d,
         cast(aggregated.orders_prev_90d as bigint) as orders_prev_90d,
         cast(aggregated.revenue_last_90d as double) / nullif(aggregated.revenue_prev_90d, 0)

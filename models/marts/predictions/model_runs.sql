@@ -1,0 +1,187 @@
+{#-
+    One row per model per scored cutoff of this run: what was fitted (parameters, chosen
+    hyperparameters), on how much data, how long it took, how it went (status, invalid
+    outputs, fallbacks) and, at the backtest cutoff, its headline metrics
+    (all of them in marts.backtest_metrics).
+-#}
+with
+
+predictions as (
+
+    select * from {{ ref('predictions') }}
+
+),
+
+baseline_fits as (
+
+    select * from {{ ref('btyd_fits') }}
+    where cutoff_role in ('backtest', 'scoring')
+
+),
+
+baseline_outputs as (
+
+    select
+        cutoff_date,
+        count(case when not is_valid_output then 1 end) as invalid_outputs
+    from {{ ref('btyd_customer_predictions') }}
+    group by cutoff_date
+
+),
+
+boosted_fits as (
+
+    select * from {{ ref('xgboost_fits') }}
+
+),
+
+metric_values as (
+
+    select * from {{ ref('backtest_metrics') }}
+
+),
+
+scored as (
+
+    select
+        run_id,
+        run_started_at,
+        cutoff_date,
+        cutoff_role,
+        horizon_days,
+        model_name,
+        min(case when not is_fallback then model_version end) as model_version,
+        count(*) as scored_customers,
+        count(case when is_fallback then 1 end) as fallback_predictions
+    from predictions
+    group by run_id, run_started_at, cutoff_date, cutoff_role, horizon_days, model_name
+
+),
+
+naive_runs as (
+
+    select
+        cutoff_date,
+        'naive' as model_name,
+        'fitted' as status,
+        '' as message,
+        {{ clv_json_object({'rule': "'next horizon revenue = last horizon revenue'"}) }} as parameters,
+        cast(null as varchar) as hyperparameters,
+        cast(null as bigint) as training_rows,
+        cast(null as double) as fit_seconds,
+        cast(0 as bigint) as invalid_outputs,
+        cast(null as double) as frequency_monetary_correlation
+    from scored
+    where model_name = 'naive'
+
+),
+
+baseline_runs as (
+
+    select
+        baseline_fits.cutoff_date,
+        'btyd' as model_name,
+        baseline_fits.status,
+        baseline_fits.message,
+        {{ clv_json_object({
+            'r': 'baseline_fits.r', 'alpha': 'baseline_fits.alpha',
+            'a': 'baseline_fits.a', 'b': 'baseline_fits.b',
+            'p': 'baseline_fits.p', 'q': 'baseline_fits.q', 'v': 'baseline_fits.v',
+            'time_unit_days': 'baseline_fits.time_unit_days',
+            'bgnbd_penalizer': 'baseline_fits.bgnbd_penalizer',
+            'gamma_gamma_penalizer': 'baseline_fits.gamma_gamma_penalizer',
+            'bgnbd_attempts': 'cast(baseline_fits.bgnbd_attempts as json)',
+            'gamma_gamma_attempts': 'cast(baseline_fits.gamma_gamma_attempts as json)'
+        }) }} as parameters,
+        cast(null as varchar) as hyperparameters,
+        cast(baseline_fits.customers as bigint) as training_rows,
+        cast(baseline_fits.fit_seconds as double) as fit_seconds,
+        cast(coalesce(baseline_outputs.invalid_outputs, 0) as bigint) as invalid_outputs,
+        cast(baseline_fits.frequency_monetary_correlation as double) as frequency_monetary_correlation
+    from baseline_fits
+    left join baseline_outputs
+        on baseline_fits.cutoff_date = baseline_outputs.cutoff_date
+
+),
+
+boosted_runs as (
+
+    select
+        cast(scored_cutoff_date as date) as cutoff_date,
+        'xgboost' as model_name,
+        case when bool_and(status = 'trained') then 'trained' else 'not_trained' end as status,
+        coalesce(string_agg(nullif(message, ''), '; ' order by target), '') as message,
+        {{ clv_json_object({
+            'revenue_rounds': "max(case when target = 'revenue' then rounds end)",
+            'purchase_rounds': "max(case when target = 'purchase' then rounds end)",
+            'validation_cutoff': 'max(validation_cutoff)',
+            'revenue_validation_rmsle': "max(case when target = 'revenue' then validation_score end)",
+            'purchase_validation_log_loss': "max(case when target = 'purchase' then validation_score end)"
+        }) }} as parameters,
+        {{ clv_json_object({
+            'revenue': "cast(max(case when target = 'revenue' then hyperparameters end) as json)",
+            'purchase': "cast(max(case when target = 'purchase' then hyperparameters end) as json)"
+        }) }} as hyperparameters,
+        cast(max(training_rows) as bigint) as training_rows,
+        cast(sum(fit_seconds) as double) as fit_seconds,
+        cast(0 as bigint) as invalid_outputs,
+        cast(null as double) as frequency_monetary_correlation
+    from boosted_fits
+    where scored_cutoff_date is not null
+    group by scored_cutoff_date
+
+),
+
+fitted as (
+
+    select * from naive_runs
+    union all
+    select * from baseline_runs
+    union all
+    select * from boosted_runs
+
+),
+
+final as (
+
+    select
+        -- ids
+        scored.run_id,
+        scored.run_started_at,
+        scored.cutoff_date,
+        scored.cutoff_role,
+        scored.horizon_days,
+        scored.model_name,
+        scored.model_version,
+
+        -- the fit
+        fitted.status,
+        fitted.message,
+        fitted.parameters,
+        fitted.hyperparameters,
+        fitted.training_rows,
+        fitted.fit_seconds,
+        fitted.frequency_monetary_correlation,
+
+        -- the outputs
+        cast(scored.scored_customers as bigint) as scored_customers,
+        cast(scored.fallback_predictions as bigint) as fallback_predictions,
+        fitted.invalid_outputs,
+
+        -- headline backtest metrics (null at the scoring cutoff)
+        metric_values.rmsle as backtest_rmsle,
+        metric_values.normalized_gini as backtest_normalized_gini,
+        metric_values.revenue_ratio as backtest_revenue_ratio,
+        metric_values.auc as backtest_auc
+
+    from scored
+    left join fitted
+        on scored.cutoff_date = fitted.cutoff_date
+        and scored.model_name = fitted.model_name
+    left join metric_values
+        on scored.cutoff_date = metric_values.cutoff_date
+        and scored.model_name = metric_values.model_name
+
+)
+
+select * from final

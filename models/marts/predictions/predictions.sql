@@ -1,0 +1,169 @@
+{#-
+    One row per customer per model at the backtest cutoff (scored by models trained only on
+    earlier, fully observed cutoffs) and at the scoring cutoff (production models).
+    Every model scores every customer: where a model could not (baseline not fitted or its
+    outputs invalid, XGBoost not trained), the row carries the naive prediction, is_fallback
+    true and the reason.
+-#}
+{%- set naive_version = 'naive-1' -%}
+
+with
+
+naive as (
+
+    select * from {{ ref('int_naive_predictions') }}
+
+),
+
+baseline as (
+
+    select * from {{ ref('btyd_customer_predictions') }}
+
+),
+
+baseline_fits as (
+
+    select * from {{ ref('btyd_fits') }}
+
+),
+
+boosted as (
+
+    select * from {{ ref('xgboost_customer_predictions') }}
+
+),
+
+boosted_fits as (
+
+    select
+        scored_cutoff_date,
+        string_agg(target || ': ' || message, '; ' order by target) as message
+    from {{ ref('xgboost_fits') }}
+    where status <> 'trained'
+    group by scored_cutoff_date
+
+),
+
+cutoffs as (
+
+    select * from {{ ref('cutoffs') }}
+
+),
+
+naive_rows as (
+
+    select
+        naive.customer_id,
+        naive.cutoff_date,
+        naive.cutoff_role,
+        'naive' as model_name,
+        '{{ naive_version }}' as model_version,
+        naive.predicted_revenue,
+        naive.purchase_probability,
+        cast(null as double) as expected_purchases,
+        cast(null as double) as p_alive,
+        cast(null as double) as clv,
+        false as is_fallback,
+        cast(null as varchar) as fallback_reason
+    from naive
+
+),
+
+baseline_rows as (
+
+    select
+        naive.customer_id,
+        naive.cutoff_date,
+        naive.cutoff_role,
+        'btyd' as model_name,
+        case when baseline.is_valid_output then baseline_fits.model_version else '{{ naive_version }}' end
+            as model_version,
+        case when baseline.is_valid_output then baseline.predicted_revenue else naive.predicted_revenue end
+            as predicted_revenue,
+        case when baseline.is_valid_output then baseline.purchase_probability else naive.purchase_probability end
+            as purchase_probability,
+        case when baseline.is_valid_output then baseline.expected_purchases end as expected_purchases,
+        case when baseline.is_valid_output then baseline.p_alive end as p_alive,
+        case when baseline.is_valid_output then baseline.clv end as clv,
+        not coalesce(baseline.is_valid_output, false) as is_fallback,
+        case
+            when baseline_fits.status <> 'fitted' then baseline_fits.status || ': ' || baseline_fits.message
+            when not coalesce(baseline.is_valid_output, false) then 'invalid_output: NaN, infinite or negative'
+        end as fallback_reason
+    from naive
+    left join baseline
+        on naive.customer_id = baseline.customer_id
+        and naive.cutoff_date = baseline.cutoff_date
+    left join baseline_fits
+        on naive.cutoff_date = baseline_fits.cutoff_date
+
+),
+
+boosted_rows as (
+
+    select
+        naive.customer_id,
+        naive.cutoff_date,
+        naive.cutoff_role,
+        'xgboost' as model_name,
+        coalesce(boosted.model_version, '{{ naive_version }}') as model_version,
+        coalesce(boosted.predicted_revenue, naive.predicted_revenue) as predicted_revenue,
+        coalesce(boosted.purchase_probability, naive.purchase_probability) as purchase_probability,
+        cast(null as double) as expected_purchases,
+        cast(null as double) as p_alive,
+        cast(null as double) as clv,
+        boosted.customer_id is null as is_fallback,
+        case
+            when boosted.customer_id is null
+                then coalesce('not_trained: ' || boosted_fits.message, 'not_trained')
+        end as fallback_reason
+    from naive
+    left join boosted
+        on naive.customer_id = boosted.customer_id
+        and naive.cutoff_date = boosted.cutoff_date
+    left join boosted_fits
+        on naive.cutoff_date = boosted_fits.scored_cutoff_date
+
+),
+
+unioned as (
+
+    select * from naive_rows
+    union all
+    select * from baseline_rows
+    union all
+    select * from boosted_rows
+
+),
+
+final as (
+
+    select
+        -- ids
+        '{{ invocation_id }}' as run_id,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as run_started_at,
+        unioned.cutoff_date,
+        unioned.cutoff_role,
+        cutoffs.horizon_days,
+        unioned.model_name,
+        unioned.model_version,
+        unioned.customer_id,
+
+        -- predictions for [cutoff, cutoff + horizon_days); money in the input currency
+        cast(unioned.predicted_revenue as double) as predicted_revenue,
+        cast(unioned.purchase_probability as double) as purchase_probability,
+        unioned.expected_purchases,
+        unioned.p_alive,
+        unioned.clv,
+
+        -- flags
+        unioned.is_fallback,
+        unioned.fallback_reason
+
+    from unioned
+    inner join cutoffs
+        on unioned.cutoff_date = cutoffs.cutoff_date
+
+)
+
+select * from final
