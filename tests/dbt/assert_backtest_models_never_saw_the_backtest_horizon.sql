@@ -5,7 +5,10 @@ with
 
 backtest as (
 
-    select cutoff_date, horizon_days from {{ ref('cutoffs') }}
+    select
+        cutoff_date,
+        horizon_days
+    from {{ ref('cutoffs') }}
     where cutoff_role = 'backtest'
 
 ),
@@ -24,7 +27,7 @@ boosted_training_cutoffs as (
 late_training as (
 
     select
-        'xgboost ' || boosted_training_cutoffs.target as model,
+        'xgboost ' || boosted_training_cutoffs.target as offending_model,
         boosted_training_cutoffs.training_cutoff_date as cutoff_date
     from boosted_training_cutoffs
     cross join backtest
@@ -36,7 +39,7 @@ late_training as (
 backtest_baseline as (
 
     select
-        'btyd' as model,
+        'btyd' as offending_model,
         metrics.cutoff_date
     from {{ ref('backtest_metrics') }} as metrics
     cross join backtest

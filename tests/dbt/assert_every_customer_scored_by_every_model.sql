@@ -4,7 +4,9 @@ with
 
 snapshots as (
 
-    select customer_id, cutoff_date
+    select
+        customer_id,
+        cutoff_date
     from {{ ref('training_snapshots') }}
     where cutoff_role in ('backtest', 'scoring')
 

@@ -12,17 +12,24 @@ levels as (
 problems as (
 
     select 'no level 0 for horizon_days {{ var("horizon_days") }}' as problem
-    where not exists (select 1 from levels where spend_level = 0)
+    where not exists (
+            select 1 from levels
+            where spend_level = 0
+        )
 
     union all
 
     select 'no level above 0 for horizon_days {{ var("horizon_days") }}' as problem
-    where not exists (select 1 from levels where spend_level > 0)
+    where not exists (
+            select 1 from levels
+            where spend_level > 0
+        )
 
     union all
 
-    select 'level ' || cast(upper_level.spend_level as varchar) || ' does not start where the level below ends'
-        as problem
+    select
+        'level ' || cast(upper_level.spend_level as varchar) || ' does not start where the level below ends'
+            as problem
     from levels as upper_level
     inner join levels as lower_level
         on upper_level.spend_level = lower_level.spend_level + 1

@@ -22,7 +22,10 @@ levels as (
 
 models as (
 
-    select distinct cutoff_date, model_name from customer_levels
+    select distinct
+        cutoff_date,
+        model_name
+    from customer_levels
 
 ),
 
@@ -52,9 +55,9 @@ final as (
         -- counts
         cast(coalesce(counted.customers, 0) as bigint) as customers,
         cast(coalesce(counted.customers, 0) as double)
-            / nullif(sum(coalesce(counted.customers, 0)) over (
-                partition by models.model_name, predicted_levels.spend_level
-            ), 0) as row_share,
+        / nullif(sum(coalesce(counted.customers, 0)) over (
+            partition by models.model_name, predicted_levels.spend_level
+        ), 0) as row_share,
 
         -- flags
         predicted_levels.spend_level = actual_levels.spend_level as is_correct

@@ -20,7 +20,11 @@ levels as (
 
 scored as (
 
-    select distinct cutoff_date, cutoff_role, model_name from customer_levels
+    select distinct
+        cutoff_date,
+        cutoff_role,
+        model_name
+    from customer_levels
 
 ),
 

@@ -21,7 +21,11 @@ levels as (
 
 scored as (
 
-    select distinct cutoff_date, cutoff_role, model_name from customer_levels
+    select distinct
+        cutoff_date,
+        cutoff_role,
+        model_name
+    from customer_levels
 
 ),
 
@@ -71,9 +75,9 @@ final as (
         -- counts
         cast(coalesce(counted.customers, 0) as bigint) as customers,
         cast(coalesce(counted.customers, 0) as double)
-            / nullif(sum(coalesce(counted.customers, 0)) over (
-                partition by grid.cutoff_date, grid.model_name, grid.current_level
-            ), 0) as row_share,
+        / nullif(sum(coalesce(counted.customers, 0)) over (
+            partition by grid.cutoff_date, grid.model_name, grid.current_level
+        ), 0) as row_share,
 
         -- revenue (input currency)
         cast(coalesce(counted.current_revenue, 0) as double) as current_revenue,

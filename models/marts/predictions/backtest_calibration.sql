@@ -16,7 +16,7 @@ ranked as (
 
     select
         *,
-        ntile(10) over (partition by model_name order by predicted_revenue desc, customer_id) as decile
+        ntile(10) over (partition by model_name order by predicted_revenue desc, customer_id asc) as decile
     from outcomes
 
 ),
@@ -50,7 +50,7 @@ final as (
         -- counts
         cast(customers as bigint) as customers,
         cast(sum(customers) over (partition by model_name order by decile) as double)
-            / sum(customers) over (partition by model_name) as cumulative_customer_share,
+        / sum(customers) over (partition by model_name) as cumulative_customer_share,
 
         -- revenue (input currency)
         cast(mean_predicted_revenue as double) as mean_predicted_revenue,
@@ -58,7 +58,7 @@ final as (
         cast(sum_predicted_revenue as double) as sum_predicted_revenue,
         cast(sum_actual_revenue as double) as sum_actual_revenue,
         cast(sum(sum_actual_revenue) over (partition by model_name order by decile) as double)
-            / nullif(sum(sum_actual_revenue) over (partition by model_name), 0) as cumulative_actual_revenue_share,
+        / nullif(sum(sum_actual_revenue) over (partition by model_name), 0) as cumulative_actual_revenue_share,
 
         -- purchase
         cast(mean_purchase_probability as double) as mean_purchase_probability,

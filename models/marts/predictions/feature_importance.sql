@@ -18,21 +18,41 @@ catalog as (
 
 baseline_features as (
 
-    select * from (
-        values
-        ('btyd_expected_purchases', 'baseline', 'BG/NBD expected purchase days in the next horizon, fitted at the same cutoff.'),
-        ('btyd_p_alive', 'baseline', 'BG/NBD probability the customer is still active at the cutoff.'),
-        ('btyd_purchase_probability', 'baseline', 'BG/NBD probability of at least one purchase in the next horizon.'),
-        ('btyd_predicted_revenue', 'baseline', 'BG/NBD + Gamma-Gamma predicted revenue for the next horizon.')
-    ) as baseline_features (feature_name, feature_group, description)
+    select
+        'btyd_expected_purchases' as feature_name,
+        'baseline' as feature_group,
+        'BG/NBD expected purchase days in the next horizon, fitted at the same cutoff.' as description
+    union all
+    select
+        'btyd_p_alive' as feature_name,
+        'baseline' as feature_group,
+        'BG/NBD probability the customer is still active at the cutoff.' as description
+    union all
+    select
+        'btyd_purchase_probability' as feature_name,
+        'baseline' as feature_group,
+        'BG/NBD probability of at least one purchase in the next horizon.' as description
+    union all
+    select
+        'btyd_predicted_revenue' as feature_name,
+        'baseline' as feature_group,
+        'BG/NBD + Gamma-Gamma predicted revenue for the next horizon.' as description
 
 ),
 
 described as (
 
-    select feature_name, feature_group, description from catalog
+    select
+        feature_name,
+        feature_group,
+        description
+    from catalog
     union all
-    select feature_name, feature_group, description from baseline_features
+    select
+        feature_name,
+        feature_group,
+        description
+    from baseline_features
 
 ),
 

@@ -65,7 +65,7 @@ naive_runs as (
         'naive' as model_name,
         'fitted' as status,
         '' as message,
-        {{ clv_json_object({'rule': "'next horizon revenue = last horizon revenue'"}) }} as parameters,
+        {{ clv_json_object({'rule': "'next horizon revenue = last horizon revenue'"}) }} as model_parameters,
         cast(null as varchar) as hyperparameters,
         cast(null as bigint) as training_rows,
         cast(null as double) as fit_seconds,
@@ -92,7 +92,7 @@ baseline_runs as (
             'gamma_gamma_penalizer': 'baseline_fits.gamma_gamma_penalizer',
             'bgnbd_attempts': 'cast(baseline_fits.bgnbd_attempts as json)',
             'gamma_gamma_attempts': 'cast(baseline_fits.gamma_gamma_attempts as json)'
-        }) }} as parameters,
+        }) }} as model_parameters,
         cast(null as varchar) as hyperparameters,
         cast(baseline_fits.customers as bigint) as training_rows,
         cast(baseline_fits.fit_seconds as double) as fit_seconds,
@@ -117,7 +117,7 @@ boosted_runs as (
             'validation_cutoff': 'max(validation_cutoff)',
             'revenue_validation_rmsle': "max(case when target = 'revenue' then validation_score end)",
             'purchase_validation_log_loss': "max(case when target = 'purchase' then validation_score end)"
-        }) }} as parameters,
+        }) }} as model_parameters,
         {{ clv_json_object({
             'revenue': "cast(max(case when target = 'revenue' then hyperparameters end) as json)",
             'purchase': "cast(max(case when target = 'purchase' then hyperparameters end) as json)"
@@ -157,7 +157,7 @@ final as (
         -- the fit
         fitted.status,
         fitted.message,
-        fitted.parameters,
+        fitted.model_parameters,
         fitted.hyperparameters,
         fitted.training_rows,
         fitted.fit_seconds,

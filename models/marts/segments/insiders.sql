@@ -24,7 +24,7 @@ final as (
         model_name,
 
         -- rank among Insiders (1 = highest predicted revenue)
-        cast(row_number() over (order by predicted_revenue desc, customer_id) as bigint) as insider_rank,
+        cast(row_number() over (order by predicted_revenue desc, customer_id asc) as bigint) as insider_rank,
 
         -- what they will do and what they did
         predicted_revenue,

@@ -59,7 +59,8 @@ summarised as (
 
 totals as (
 
-    select * from summarised where customer_group = 'all_customers'
+    select * from summarised
+    where customer_group = 'all_customers'
 
 ),
 
