@@ -323,10 +323,13 @@ def train_model(
     features: Sequence[str],
     target: str,
     settings: BoostingSettings,
+    hyperparameters: dict | None = None,
 ) -> TrainedModel:
     """Search, then refit the best candidate on every cutoff in ``frame`` (labelled rows only).
 
-    ``frame`` has cutoff_date, the features and label_revenue / label_has_purchase.
+    ``frame`` has cutoff_date, the features and label_revenue / label_has_purchase. Given
+    ``hyperparameters`` (a candidate chosen elsewhere), only the number of rounds is chosen,
+    by early stopping on the validation cutoff.
     """
     started = time.perf_counter()
     features = list(features)
@@ -372,7 +375,10 @@ def train_model(
     else:
         fit_rows = cutoff_text.isin(search_cutoffs).to_numpy()
         valid_rows = (cutoff_text == validation).to_numpy()
-        best, rounds = _search(frame, matrix, target, fit_rows, valid_rows, settings, model)
+        candidates = [hyperparameters] if hyperparameters else search_candidates(target, settings)
+        best, rounds = _search(
+            frame, matrix, target, fit_rows, valid_rows, candidates, settings, model
+        )
         model.validation_cutoff = validation
 
     label = _training_label(target, best["objective"], frame)
@@ -389,11 +395,13 @@ def train_model(
     return model
 
 
-def _search(frame, matrix, target, fit_rows, valid_rows, settings, model) -> tuple[dict, int]:
+def _search(
+    frame, matrix, target, fit_rows, valid_rows, candidates, settings, model
+) -> tuple[dict, int]:
     """Each candidate stops early on its own loss on the validation cutoff; candidates are
     then compared on one metric of what they predict there (validation_metric)."""
     best, best_rounds, best_score = None, 0, math.inf
-    for candidate in search_candidates(target, settings):
+    for candidate in candidates:
         objective = candidate["objective"]
         label = _training_label(target, objective, frame)
         train_set = _dmatrix(matrix[fit_rows], label[fit_rows])

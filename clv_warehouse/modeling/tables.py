@@ -28,6 +28,85 @@ BASELINE_FEATURES = (
 )
 PHASES = ("backtest", "production")
 
+# The column types of each output table. An output can be empty (nothing to score) or have a
+# column that is all missing (no drivers for the backtest phase); without declared types DuckDB
+# would guess INTEGER for those columns and the marts' contracts would fail.
+TEXT, FLOAT, COUNT, FLAG, DATE = "string", "float64", "Int64", "boolean", "datetime64[us]"
+BTYD_FIT_TYPES = {
+    "cutoff_date": DATE,
+    "cutoff_role": TEXT,
+    "status": TEXT,
+    "message": TEXT,
+    "customers": COUNT,
+    "repeat_buyers": COUNT,
+    "time_unit_days": FLOAT,
+    **dict.fromkeys(
+        ("r", "alpha", "a", "b", "bgnbd_penalizer", "bgnbd_mean_log_likelihood"), FLOAT
+    ),
+    "bgnbd_attempts": TEXT,
+    **dict.fromkeys(("p", "q", "v", "gamma_gamma_penalizer"), FLOAT),
+    "gamma_gamma_attempts": TEXT,
+    "frequency_monetary_correlation": FLOAT,
+    "fit_seconds": FLOAT,
+    "horizon_days": COUNT,
+    "model_version": TEXT,
+}
+BTYD_PREDICTION_TYPES = {
+    "cutoff_date": DATE,
+    "customer_id": TEXT,
+    **dict.fromkeys(btyd.PREDICTION_COLUMNS, FLOAT),
+    "is_valid_output": FLAG,
+}
+XGBOOST_FIT_TYPES = {
+    "phase": TEXT,
+    "scored_cutoff_date": TEXT,
+    **dict.fromkeys(("target", "status", "message", "features", "categories"), TEXT),
+    "hyperparameters": TEXT,
+    "rounds": COUNT,
+    "training_rows": COUNT,
+    **dict.fromkeys(("training_cutoffs", "validation_cutoff", "validation_metric"), TEXT),
+    "validation_score": FLOAT,
+    "search": TEXT,
+    "smearing_factor": FLOAT,
+    "fit_seconds": FLOAT,
+    **dict.fromkeys(("xgboost_version", "model_version", "model_json"), TEXT),
+}
+XGBOOST_PREDICTION_TYPES = {
+    "cutoff_date": DATE,
+    "customer_id": TEXT,
+    "phase": TEXT,
+    "model_version": TEXT,
+    "predicted_revenue": FLOAT,
+    "purchase_probability": FLOAT,
+    **{
+        name: kind
+        for k in (1, 2, 3)
+        for name, kind in ((f"driver_{k}_feature", TEXT), (f"driver_{k}_contribution", FLOAT))
+    },
+}
+IMPORTANCE_TYPES = {
+    "phase": TEXT,
+    "cutoff_date": DATE,
+    "target": TEXT,
+    "feature_name": TEXT,
+    "mean_abs_shap": FLOAT,
+    "importance_rank": COUNT,
+    "importance_share": FLOAT,
+    "model_version": TEXT,
+}
+METRIC_TYPES = {
+    "cutoff_date": DATE,
+    "model_name": TEXT,
+    "n_customers": COUNT,
+    **dict.fromkeys(metrics.REGRESSION_METRIC_KEYS[1:], FLOAT),
+    **dict.fromkeys(metrics.CLASSIFICATION_METRIC_KEYS, FLOAT),
+}
+
+
+def typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """The frame with exactly these columns, in this order, of these types."""
+    return frame.reindex(columns=list(types)).astype(types)
+
 
 def _required(name: str, value):
     """A config value as dbt renders it (JSON text), parsed; missing or null is an error."""
@@ -64,8 +143,25 @@ def boosting_settings(
     )
 
 
-def _date_text(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+def _config_object(name: str, rendered) -> dict:
+    values = _required(name, rendered)
+    if not isinstance(values, dict):
+        raise ValueError(f"model config {name!r} must be a JSON object, got {rendered!r}")
+    return values
+
+
+def btyd_settings_from_config(rendered) -> BtydSettings:
+    """BtydSettings from the one JSON object a model's ``btyd_settings`` config holds."""
+    values = _config_object("btyd_settings", rendered)
+    names = ("horizon_days", "time_unit_days", "penalizers", "clv_months", "monthly_discount_rate")
+    return btyd_settings(**{name: values.get(name) for name in names})
+
+
+def boosting_settings_from_config(rendered) -> BoostingSettings:
+    """BoostingSettings from the JSON object of a model's ``xgboost_settings`` config."""
+    values = _config_object("xgboost_settings", rendered)
+    names = ("horizon_days", "seed", "search_candidates", "max_rounds", "early_stopping_rounds")
+    return boosting_settings(**{name: values.get(name) for name in (*names, "threads")})
 
 
 # --- BG/NBD + Gamma-Gamma -------------------------------------------------------------------
@@ -100,9 +196,7 @@ def btyd_fit_table(rfm: pd.DataFrame, settings: BtydSettings) -> pd.DataFrame:
                 "model_version": btyd_model_version(fit),
             }
         )
-    columns = ["cutoff_date", "cutoff_role", *btyd.BtydFit.__dataclass_fields__]
-    columns += ["horizon_days", "model_version"]
-    return pd.DataFrame(rows, columns=columns)
+    return typed(pd.DataFrame(rows, columns=list(BTYD_FIT_TYPES)), BTYD_FIT_TYPES)
 
 
 def btyd_prediction_table(
@@ -120,10 +214,9 @@ def btyd_prediction_table(
         predicted.insert(0, "customer_id", group["customer_id"].to_numpy())
         predicted.insert(0, "cutoff_date", cutoff)
         parts.append(predicted)
-    columns = ["cutoff_date", "customer_id", *btyd.PREDICTION_COLUMNS, "is_valid_output"]
     if not parts:
-        return pd.DataFrame(columns=columns)
-    table = pd.concat(parts, ignore_index=True)[columns]
+        return typed(pd.DataFrame(), BTYD_PREDICTION_TYPES)
+    table = typed(pd.concat(parts, ignore_index=True), BTYD_PREDICTION_TYPES)
     return table.sort_values(["cutoff_date", "customer_id"], kind="stable", ignore_index=True)
 
 
@@ -168,16 +261,25 @@ def phase_rows(inputs: pd.DataFrame, phase: str) -> tuple[pd.DataFrame, pd.DataF
 def xgboost_fit_table(
     inputs: pd.DataFrame, features: Sequence[str], settings: BoostingSettings
 ) -> pd.DataFrame:
-    """One row per phase and target: the trained booster (JSON) and how it was chosen."""
+    """One row per phase and target: the trained booster (JSON) and how it was chosen.
+
+    The hyperparameter search runs once, in the backtest phase, so the backtest measures the
+    exact configuration production uses; production refits it on every labelled cutoff and
+    only re-chooses the number of rounds by early stopping on its own latest cutoff.
+    """
     inputs = inputs.sort_values(["cutoff_date", "customer_id"], kind="stable", ignore_index=True)
-    rows = []
+    rows, chosen = [], {}
     for phase in PHASES:
         train, score = phase_rows(inputs, phase)
         scored_cutoff = _date_key(score["cutoff_date"].iloc[0]) if len(score) else None
         for target in (boosting.REVENUE, boosting.PURCHASE):
-            model = boosting.train_model(train, features, target, settings)
+            model = boosting.train_model(
+                train, features, target, settings, hyperparameters=chosen.get(target)
+            )
+            if phase == "backtest" and model.is_trained and model.validation_cutoff:
+                chosen[target] = model.hyperparameters
             rows.append({"phase": phase, "scored_cutoff_date": scored_cutoff, **model.as_record()})
-    return pd.DataFrame(rows)
+    return typed(pd.DataFrame(rows), XGBOOST_FIT_TYPES)
 
 
 def _trained(fits: pd.DataFrame, phase: str, target: str) -> TrainedModel | None:
@@ -215,11 +317,8 @@ def xgboost_prediction_table(fits: pd.DataFrame, inputs: pd.DataFrame) -> pd.Dat
             }
         )
         parts.append(pd.concat([part, drivers.reset_index(drop=True)], axis=1))
-    columns = ["cutoff_date", "customer_id", "phase", "model_version", "predicted_revenue"]
-    columns += ["purchase_probability"]
-    for k in (1, 2, 3):
-        columns += [f"driver_{k}_feature", f"driver_{k}_contribution"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return typed(table, XGBOOST_PREDICTION_TYPES)
 
 
 def _combined_version(revenue: TrainedModel, purchase: TrainedModel) -> str:
@@ -249,9 +348,8 @@ def xgboost_importance_table(
             importance.insert(0, "phase", phase)
             importance["model_version"] = model.model_version
             parts.append(importance)
-    columns = ["phase", "cutoff_date", "target", "feature_name", "mean_abs_shap"]
-    columns += ["importance_rank", "importance_share", "model_version"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return typed(table, IMPORTANCE_TYPES)
 
 
 # --- evaluation ----------------------------------------------------------------------------
@@ -278,4 +376,4 @@ def backtest_metric_table(outcomes: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {"cutoff_date": cutoff, "model_name": model_name, **regression, **classification}
         )
-    return pd.DataFrame(rows)
+    return typed(pd.DataFrame(rows), METRIC_TYPES)

@@ -398,7 +398,10 @@ def test_xgboost_fit_table_has_one_row_per_phase_and_target(fits, inputs):
         expected = [str(c.date()) for c in CUTOFFS[:cutoffs]]
         assert all(json.loads(t) == expected for t in rows["training_cutoffs"])
     assert set(fits["validation_metric"]) == {"rmsle", "log_loss"}
-    assert all(len(json.loads(s)) == SETTINGS.search_candidates for s in fits["search"])
+    # The search runs in the backtest phase; production refits the chosen hyperparameters.
+    searches = [json.loads(s) for s in fits["search"]]
+    assert [len(s) for s in searches] == [SETTINGS.search_candidates] * 2 + [1, 1]
+    assert fits["hyperparameters"].tolist()[2:] == fits["hyperparameters"].tolist()[:2]
 
 
 def test_xgboost_fit_table_does_not_depend_on_row_order(fits, inputs):
@@ -624,3 +627,26 @@ def test_backtest_metric_table_per_cutoff_and_in_any_row_order(outcomes):
         table.iloc[:3].drop(columns="cutoff_date").reset_index(drop=True),
         single.drop(columns="cutoff_date"),
     )
+
+
+def test_settings_come_from_one_rendered_json_object():
+    btyd_rendered = (
+        '{"horizon_days": 90, "time_unit_days": 7, "penalizers": [0.0, 0.01],'
+        ' "clv_months": 12, "monthly_discount_rate": 0.01}'
+    )
+    assert tables.btyd_settings_from_config(btyd_rendered) == BtydSettings(
+        90, 7.0, (0.0, 0.01), 12, 0.01
+    )
+    boosting_rendered = (
+        '{"horizon_days": 90, "seed": 1, "search_candidates": 3, "max_rounds": 10,'
+        ' "early_stopping_rounds": 2, "threads": 1}'
+    )
+    assert tables.boosting_settings_from_config(boosting_rendered).search_candidates == 3
+    with pytest.raises(ValueError, match="'clv_months'"):
+        tables.btyd_settings_from_config(
+            '{"horizon_days": 90, "time_unit_days": 7, "penalizers": [0]}'
+        )
+    with pytest.raises(ValueError, match="JSON object"):
+        tables.boosting_settings_from_config("[1, 2]")
+    with pytest.raises(ValueError, match="'btyd_settings' is missing"):
+        tables.btyd_settings_from_config(None)
