@@ -94,6 +94,7 @@ class TrainedModel:
     model_json: str = ""
     # Duan's smearing factor of a log-target model (1 otherwise): see to_prediction.
     smearing_factor: float = 1.0
+    _booster: xgb.Booster | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_trained(self) -> bool:
@@ -105,9 +106,11 @@ class TrainedModel:
         return f"xgboost-{xgb.__version__}+{digest}"
 
     def booster(self) -> xgb.Booster:
-        booster = xgb.Booster()
-        booster.load_model(bytearray(self.model_json.encode()))
-        return booster
+        """The booster, parsed from model_json once."""
+        if self._booster is None:
+            self._booster = xgb.Booster()
+            self._booster.load_model(bytearray(self.model_json.encode()))
+        return self._booster
 
     def as_record(self) -> dict:
         return {

@@ -36,7 +36,7 @@ boosted as (
 boosted_fits as (
 
     select
-        scored_cutoff_date,
+        cast(scored_cutoff_date as date) as scored_cutoff_date,
         string_agg(target || ': ' || message, '; ' order by target) as message
     from {{ ref('xgboost_fits') }}
     where status <> 'trained'
