@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from clv_warehouse.modeling import metrics
+
 REVENUE = "revenue"
 PURCHASE = "purchase"
 TWEEDIE = "reg:tweedie"
@@ -263,15 +265,6 @@ def early_stopping_metric(params: dict) -> str:
     return {"reg:squarederror": "rmse", "binary:logistic": "logloss"}[params["objective"]]
 
 
-def rmsle(actual: np.ndarray, predicted: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.log1p(predicted) - np.log1p(actual)) ** 2)))
-
-
-def log_loss(actual: np.ndarray, probability: np.ndarray) -> float:
-    p = np.clip(probability, 1e-15, 1 - 1e-15)
-    return float(-np.mean(actual * np.log(p) + (1 - actual) * np.log(1 - p)))
-
-
 def validation_metric(target: str) -> str:
     return "rmsle" if target == REVENUE else "log_loss"
 
@@ -279,9 +272,9 @@ def validation_metric(target: str) -> str:
 def _score(target, objective, label: np.ndarray, raw: np.ndarray, smearing: float = 1.0) -> float:
     predicted = to_prediction(objective, raw, smearing)
     if target == PURCHASE:
-        return log_loss(label, predicted)
+        return metrics.log_loss(label, predicted)
     actual = np.expm1(label) if objective == LOG_SQUARED else label
-    return rmsle(actual, predicted)
+    return metrics.rmsle(np.clip(actual, 0, None), predicted)
 
 
 def search_candidates(target: str, settings: BoostingSettings) -> list[dict]:
@@ -383,6 +376,14 @@ def train_model(
             frame, matrix, target, fit_rows, valid_rows, candidates, settings, model
         )
         model.validation_cutoff = validation
+        if best is None:
+            model.status = "not_trained"
+            model.message = (
+                f"every candidate predicted non-finite values on the validation cutoff"
+                f" {validation}: XGBoost falls back to naive predictions"
+            )
+            model.fit_seconds = time.perf_counter() - started
+            return model
 
     label = _training_label(target, best["objective"], frame)
     booster = xgb.train(
@@ -420,14 +421,17 @@ def _search(
             verbose_eval=False,
         )
         rounds = booster.best_iteration + 1
-        smearing = smearing_factor(objective, label[fit_rows], _raw(booster, train_set, rounds))
-        score = _score(
-            target, objective, label[valid_rows], _raw(booster, valid_set, rounds), smearing
-        )
+        raw_fit, raw_valid = _raw(booster, train_set, rounds), _raw(booster, valid_set, rounds)
+        if not (np.isfinite(raw_fit).all() and np.isfinite(raw_valid).all()):
+            # e.g. Tweedie on a training set without a single positive label
+            model.search.append({**candidate, "rounds": rounds, "score": None})
+            continue
+        smearing = smearing_factor(objective, label[fit_rows], raw_fit)
+        score = _score(target, objective, label[valid_rows], raw_valid, smearing)
         model.search.append({**candidate, "rounds": rounds, "score": round(score, 6)})
         if score < best_score:
             best, best_rounds, best_score = candidate, rounds, score
-    model.validation_score = best_score
+    model.validation_score = best_score if best is not None else None
     return best, best_rounds
 
 

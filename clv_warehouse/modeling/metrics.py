@@ -376,7 +376,7 @@ def regression_metrics(
         "revenue_ratio": _finite_or_none(revenue_ratio),
         "rmse": _finite_or_none(math.sqrt(float(np.mean(error**2)))),
         "mae": _finite_or_none(np.mean(np.abs(error))),
-        "rmsle": _finite_or_none(math.sqrt(float(np.mean(log_error**2)))),
+        "rmsle": _finite_or_none(rmsle(a, p)),
         "mae_log1p": _finite_or_none(np.mean(np.abs(log_error))),
         "r2": _finite_or_none(r2),
         "normalized_gini": _finite_or_none(_normalized_gini(a, p)),
@@ -418,6 +418,39 @@ def _auc(outcomes: npt.NDArray[np.float64], probability: npt.NDArray[np.float64]
     return u_statistic / (n_positive * n_negative)
 
 
+def _probability_inputs(
+    actual: npt.ArrayLike, probability: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    outcomes = _binary_outcomes(actual)
+    probabilities = _float_array(probability, "probability")
+    _check_lengths(actual=outcomes, probability=probabilities)
+    _check_finite(probabilities, "probability")
+    outside = (probabilities < 0) | (probabilities > 1)
+    if outside.any():
+        index = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"probability must be within [0, 1]: {int(outside.sum())} value(s) outside, "
+            f"first at index {index} ({probabilities[index]})"
+        )
+    return outcomes, probabilities
+
+
+def rmsle(actual: npt.ArrayLike, predicted: npt.ArrayLike) -> float:
+    """``sqrt(mean((log1p(predicted) - log1p(actual))^2))`` of non-negative revenue; the one
+    definition the backtest metrics and the XGBoost search both use."""
+    a, p = _revenue_inputs(actual, predicted)
+    _check_lengths(actual=a, predicted=p)
+    return math.sqrt(float(np.mean((np.log1p(p) - np.log1p(a)) ** 2)))
+
+
+def log_loss(actual: npt.ArrayLike, probability: npt.ArrayLike) -> float:
+    """Mean negative log-likelihood of 0/1 outcomes, probabilities clipped to
+    ``[1e-15, 1 - 1e-15]``; the one definition the metrics and the XGBoost search use."""
+    outcomes, probabilities = _probability_inputs(actual, probability)
+    clipped = np.clip(probabilities, LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON)
+    return float(-np.mean(outcomes * np.log(clipped) + (1 - outcomes) * np.log1p(-clipped)))
+
+
 def classification_metrics(
     actual: npt.ArrayLike, probability: npt.ArrayLike
 ) -> dict[str, float | None]:
@@ -439,24 +472,11 @@ def classification_metrics(
     Raises ``ValueError`` when the lengths differ, the input is empty, an outcome is not 0/1,
     or a probability is NaN, inf or outside [0, 1].
     """
-    outcomes = _binary_outcomes(actual)
-    probabilities = _float_array(probability, "probability")
-    _check_lengths(actual=outcomes, probability=probabilities)
-    _check_finite(probabilities, "probability")
-    outside = (probabilities < 0) | (probabilities > 1)
-    if outside.any():
-        index = int(np.flatnonzero(outside)[0])
-        raise ValueError(
-            f"probability must be within [0, 1]: {int(outside.sum())} value(s) outside, "
-            f"first at index {index} ({probabilities[index]})"
-        )
-
-    clipped = np.clip(probabilities, LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON)
-    log_likelihood = outcomes * np.log(clipped) + (1 - outcomes) * np.log1p(-clipped)
+    outcomes, probabilities = _probability_inputs(actual, probability)
     return {
         "auc": _finite_or_none(_auc(outcomes, probabilities)),
         "brier": _finite_or_none(np.mean((probabilities - outcomes) ** 2)),
-        "log_loss": _finite_or_none(-np.mean(log_likelihood)),
+        "log_loss": _finite_or_none(log_loss(outcomes, probabilities)),
         "positive_rate": _finite_or_none(np.mean(outcomes)),
         "mean_probability": _finite_or_none(np.mean(probabilities)),
     }

@@ -586,3 +586,28 @@ def test_record_of_an_untrained_model_read_from_a_table_is_not_trained(models, f
     assert not restored.is_trained
     assert restored.model_json == ""
     assert restored.validation_cutoff is None
+
+
+def test_candidates_with_non_finite_predictions_are_skipped_and_all_failing_is_a_status(
+    frame, monkeypatch
+):
+    real_raw = boosting._raw
+    calls = {"n": 0}
+
+    def first_candidate_diverges(booster, data, rounds=None):
+        calls["n"] += 1
+        values = real_raw(booster, data, rounds)
+        return np.full_like(values, np.nan) if calls["n"] <= 2 else values
+
+    monkeypatch.setattr(boosting, "_raw", first_candidate_diverges)
+    model = train_model(frame, FEATURES, REVENUE, SETTINGS)
+    assert model.status == "trained"
+    assert model.search[0]["score"] is None
+    assert all(entry["score"] is not None for entry in model.search[1:])
+
+    monkeypatch.setattr(boosting, "_raw", lambda booster, data, rounds=None: np.full(3, np.nan))
+    failed = train_model(frame, FEATURES, REVENUE, SETTINGS)
+    assert failed.status == "not_trained"
+    assert "non-finite" in failed.message
+    assert not failed.is_trained
+    assert failed.validation_score is None
