@@ -4,8 +4,7 @@ with
 
 levels as (
 
-    select * from {{ ref('spend_levels') }}
-    where horizon_days = {{ clv_positive_int_var('horizon_days') }}
+    select * from {{ ref('int_spend_levels_of_horizon') }}
 
 ),
 

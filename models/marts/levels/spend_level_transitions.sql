@@ -14,8 +14,7 @@ customer_levels as (
 
 levels as (
 
-    select * from {{ ref('spend_levels') }}
-    where horizon_days = {{ clv_positive_int_var('horizon_days') }}
+    select * from {{ ref('int_spend_levels_of_horizon') }}
 
 ),
 
