@@ -87,3 +87,39 @@ def expected_rejections(layout: str) -> set[tuple[str, int, str]]:
         (row.source_file, int(row.source_row_number), row.rejection_reason)
         for row in frame.itertuples()
     }
+
+
+# Columns that differ between two runs by design: the run's id and start time, wall times.
+VOLATILE_COLUMNS = ("run_id", "run_started_at", "fit_seconds")
+
+
+def table_content_hashes(warehouse: Path) -> dict[str, str]:
+    """An order-independent content hash of every table, volatile columns left out."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            """
+            select table_schema, table_name from information_schema.tables
+            where table_type = 'BASE TABLE' and table_schema not in ('main', 'information_schema')
+            order by 1, 2
+            """
+        ).fetchall()
+        hashes = {}
+        for schema, table in tables:
+            columns = [
+                name
+                for (name,) in con.execute(
+                    "select column_name from information_schema.columns"
+                    " where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if name not in VOLATILE_COLUMNS
+            ]
+            projection = ", ".join(f'"{name}"' for name in columns)
+            hashes[f"{schema}.{table}"] = con.execute(
+                f"""
+                select md5(coalesce(string_agg(row_text, '\n' order by row_text), ''))
+                from (select cast(row({projection}) as varchar) as row_text
+                      from "{schema}"."{table}")
+                """
+            ).fetchone()[0]
+    return hashes

@@ -66,3 +66,15 @@
         {%- endfor %}
     ) as varchar)
 {%- endmacro %}
+
+{#-
+    A floating-point aggregate fed its values in a fixed order. Summing doubles in parallel adds
+    them in a different order on each run, which changes the last bits: with a unique order key
+    two runs on the same input give the same table, bit for bit.
+-#}
+{% macro clv_ordered_aggregate(function, expression, order_by) -%}
+    {{ return(adapter.dispatch('clv_ordered_aggregate', 'clv_warehouse')(function, expression, order_by)) }}
+{%- endmacro %}
+{% macro default__clv_ordered_aggregate(function, expression, order_by) -%}
+    {{ function }}({{ expression }} order by {{ order_by }})
+{%- endmacro %}

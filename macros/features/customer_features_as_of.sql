@@ -95,8 +95,11 @@ aggregated as (
         sum(visible_days.net_revenue) as net_revenue,
         sum(visible_days.gross_revenue) as gross_revenue,
         sum(visible_days.returned_revenue) as returned_revenue,
-        stddev_samp(case when visible_days.is_purchase_day then cast(visible_days.net_revenue as double) end)
-            as std_revenue_per_purchase_day,
+        {{ clv_ordered_aggregate(
+            'stddev_samp',
+            'case when visible_days.is_purchase_day then cast(visible_days.net_revenue as double) end',
+            'visible_days.order_date'
+        ) }} as std_revenue_per_purchase_day,
         max(case when visible_days.is_purchase_day then visible_days.net_revenue end)
             as max_revenue_per_purchase_day,
         sum(case
@@ -137,10 +140,14 @@ aggregated as (
             as orders_prev_90d,
 
         -- gaps between consecutive purchase days
-        avg(case when visible_days.is_purchase_day then cast(visible_days.days_since_previous_purchase_day as double) end)
+        -- the mean of integers is exact (and so the same on every run)
+        avg(case when visible_days.is_purchase_day then visible_days.days_since_previous_purchase_day end)
             as avg_days_between_purchases,
-        stddev_samp(case when visible_days.is_purchase_day then cast(visible_days.days_since_previous_purchase_day as double) end)
-            as std_days_between_purchases,
+        {{ clv_ordered_aggregate(
+            'stddev_samp',
+            'case when visible_days.is_purchase_day then cast(visible_days.days_since_previous_purchase_day as double) end',
+            'visible_days.order_date'
+        ) }} as std_days_between_purchases,
         max(case when visible_days.is_purchase_day then visible_days.days_since_previous_purchase_day end)
             as max_days_between_purchases,
 

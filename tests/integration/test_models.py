@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
-from warehouse_builds import build_warehouse
+from warehouse_builds import build_warehouse, table_content_hashes
 
 from clv_warehouse.artifacts import export_models
 from clv_warehouse.modeling import metrics
@@ -198,17 +198,17 @@ def test_prediction_history_keeps_every_run(cdnow_build, tmp_path):
     assert first_run in set(runs["run_id"])
 
 
-def test_two_builds_give_identical_predictions(cdnow_build, tmp_path):
-    """Same input, same vars: same predictions, fits and boosters (timings and run ids aside)."""
+def test_two_builds_give_identical_tables(cdnow_build, tmp_path):
+    """Same input, same vars: every table has the same content (run ids and wall times aside),
+    the predictions, fits and boosters included."""
     again = build_warehouse(tmp_path / "again", "cdnow", cdnow_master_path()).assert_succeeded()
-    queries = {
-        "predictions": "select * exclude (run_id, run_started_at) from marts.predictions"
-        " order by cutoff_date, model_name, customer_id",
-        "btyd_fits": "select * exclude (fit_seconds) from modeling.btyd_fits order by cutoff_date",
-        "xgboost_fits": "select * exclude (fit_seconds) from modeling.xgboost_fits"
-        " order by phase, target",
-        "segments": "select * from marts.customer_segments order by customer_id",
-        "metrics": "select * from marts.backtest_metrics order by model_name",
-    }
-    for name, sql in queries.items():
-        pd.testing.assert_frame_equal(cdnow_build.frame(sql), again.frame(sql), obj=name)
+    first, second = (
+        table_content_hashes(cdnow_build.warehouse),
+        table_content_hashes(again.warehouse),
+    )
+    assert len(first) > 40
+    assert {"marts.predictions", "modeling.xgboost_fits", "modeling.btyd_fits"} <= set(first)
+    assert first == second
+    # The volatile columns really are the only difference.
+    sql = "select run_id from marts.predictions limit 1"
+    assert cdnow_build.rows(sql) != again.rows(sql)

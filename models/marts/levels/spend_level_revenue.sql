@@ -34,7 +34,7 @@ current_totals as (
         model_name,
         current_level as spend_level,
         count(*) as customers,
-        sum(current_revenue) as revenue
+        {{ clv_ordered_aggregate('sum', 'current_revenue', 'customer_id') }} as revenue
     from customer_levels
     group by cutoff_date, model_name, current_level
 
@@ -47,7 +47,7 @@ predicted_totals as (
         model_name,
         predicted_level as spend_level,
         count(*) as customers,
-        sum(predicted_revenue) as revenue
+        {{ clv_ordered_aggregate('sum', 'predicted_revenue', 'customer_id') }} as revenue
     from customer_levels
     group by cutoff_date, model_name, predicted_level
 

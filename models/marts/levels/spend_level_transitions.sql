@@ -52,8 +52,8 @@ counted as (
         current_level,
         predicted_level,
         count(*) as customers,
-        sum(current_revenue) as current_revenue,
-        sum(predicted_revenue) as predicted_revenue
+        {{ clv_ordered_aggregate('sum', 'current_revenue', 'customer_id') }} as current_revenue,
+        {{ clv_ordered_aggregate('sum', 'predicted_revenue', 'customer_id') }} as predicted_revenue
     from customer_levels
     group by cutoff_date, model_name, current_level, predicted_level
 

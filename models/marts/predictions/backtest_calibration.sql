@@ -28,11 +28,11 @@ deciles as (
         cutoff_date,
         decile,
         count(*) as customers,
-        sum(predicted_revenue) as sum_predicted_revenue,
-        sum(actual_revenue) as sum_actual_revenue,
-        avg(predicted_revenue) as mean_predicted_revenue,
-        avg(actual_revenue) as mean_actual_revenue,
-        avg(purchase_probability) as mean_purchase_probability,
+        {{ clv_ordered_aggregate('sum', 'predicted_revenue', 'customer_id') }} as sum_predicted_revenue,
+        {{ clv_ordered_aggregate('sum', 'actual_revenue', 'customer_id') }} as sum_actual_revenue,
+        {{ clv_ordered_aggregate('avg', 'predicted_revenue', 'customer_id') }} as mean_predicted_revenue,
+        {{ clv_ordered_aggregate('avg', 'actual_revenue', 'customer_id') }} as mean_actual_revenue,
+        {{ clv_ordered_aggregate('avg', 'purchase_probability', 'customer_id') }} as mean_purchase_probability,
         avg(case when actual_has_purchase then 1.0 else 0.0 end) as actual_purchase_rate
     from ranked
     group by model_name, cutoff_date, decile

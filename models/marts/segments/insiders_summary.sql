@@ -43,15 +43,15 @@ summarised as (
         min(horizon_days) as horizon_days,
         count(*) as customers,
         avg(purchase_days) as avg_purchase_days,
-        avg(avg_revenue_per_purchase_day) as avg_revenue_per_purchase_day,
+        {{ clv_ordered_aggregate('avg', 'avg_revenue_per_purchase_day', 'customer_id') }} as avg_revenue_per_purchase_day,
         avg(days_since_last_purchase) as avg_days_since_last_purchase,
         avg({{ dbt.datediff('first_purchase_date', 'cutoff_date', 'day') }}) as avg_tenure_days,
-        avg(purchase_probability) as avg_purchase_probability,
-        avg(p_alive) as avg_p_alive,
-        sum(lifetime_revenue) as lifetime_revenue,
-        sum(revenue_last_365d) as revenue_last_365d,
-        sum(predicted_revenue) as predicted_revenue,
-        sum(clv) as clv
+        {{ clv_ordered_aggregate('avg', 'purchase_probability', 'customer_id') }} as avg_purchase_probability,
+        {{ clv_ordered_aggregate('avg', 'p_alive', 'customer_id') }} as avg_p_alive,
+        {{ clv_ordered_aggregate('sum', 'lifetime_revenue', 'customer_id') }} as lifetime_revenue,
+        {{ clv_ordered_aggregate('sum', 'revenue_last_365d', 'customer_id') }} as revenue_last_365d,
+        {{ clv_ordered_aggregate('sum', 'predicted_revenue', 'customer_id') }} as predicted_revenue,
+        {{ clv_ordered_aggregate('sum', 'clv', 'customer_id') }} as clv
     from grouped
     group by customer_group
 
