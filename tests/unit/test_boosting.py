@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
+from synthetic_customers import synthetic_customers
 
 from clv_warehouse.modeling import boosting
 from clv_warehouse.modeling.boosting import (
@@ -55,26 +56,14 @@ def snapshots(seed: int = 7, customers: int = 300, cutoffs: int = 4) -> pd.DataF
     rng = np.random.default_rng(seed)
     parts = []
     for cutoff in pd.date_range("2024-01-01", periods=cutoffs, freq="30D"):
-        frequency = rng.poisson(2.0, customers)
-        recency = rng.uniform(0, 300, customers)
-        monetary = rng.gamma(2.0, 20.0, customers)
-        country = rng.choice(
-            np.array(["US", "GB", "DE", None], dtype=object), customers, p=[0.4, 0.3, 0.2, 0.1]
-        )
-        logit = -1.5 + 0.6 * frequency - recency / 150 + 0.5 * (country == "US")
-        buys = rng.uniform(size=customers) < 1 / (1 + np.exp(-logit))
-        spend = monetary * (1 + frequency / 3) * np.exp(rng.normal(0, 0.3, customers))
-        revenue = np.where(buys, spend, 0.0)
+        drawn = synthetic_customers(rng, customers)
+        revenue = drawn.pop("revenue")
         parts.append(
             pd.DataFrame(
                 {
                     "customer_id": [f"c{i:04d}" for i in range(customers)],
                     "cutoff_date": cutoff,
-                    "frequency": frequency,
-                    "recency_days": recency,
-                    "monetary_mean": monetary,
-                    "tenure_days": recency + rng.uniform(0, 200, customers),
-                    "country": country,
+                    **drawn,
                     "label_revenue": revenue,
                     "label_has_purchase": revenue > 0,
                 }

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+from synthetic_customers import synthetic_customers
 
 from clv_warehouse.modeling import boosting, btyd, metrics, tables
 from clv_warehouse.modeling.boosting import BoostingSettings, TrainedModel
@@ -39,16 +40,8 @@ def snapshots(seed: int = 11, customers: int = 300) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     parts = []
     for cutoff, role in zip(CUTOFFS, ROLES, strict=True):
-        frequency = rng.poisson(2.0, customers)
-        recency = rng.uniform(0, 300, customers)
-        monetary = rng.gamma(2.0, 20.0, customers)
-        country = rng.choice(
-            np.array(["US", "GB", "DE", None], dtype=object), customers, p=[0.4, 0.3, 0.2, 0.1]
-        )
-        logit = -1.5 + 0.6 * frequency - recency / 150 + 0.5 * (country == "US")
-        buys = rng.uniform(size=customers) < 1 / (1 + np.exp(-logit))
-        spend = monetary * (1 + frequency / 3) * np.exp(rng.normal(0, 0.3, customers))
-        revenue = np.where(buys, spend, 0.0)
+        drawn = synthetic_customers(rng, customers)
+        revenue = drawn.pop("revenue")
         complete = role != "scoring"
         parts.append(
             pd.DataFrame(
@@ -56,11 +49,7 @@ def snapshots(seed: int = 11, customers: int = 300) -> pd.DataFrame:
                     "customer_id": [f"c{i:04d}" for i in range(customers)],
                     "cutoff_date": cutoff,
                     "cutoff_role": role,
-                    "frequency": frequency,
-                    "recency_days": recency,
-                    "monetary_mean": monetary,
-                    "tenure_days": recency + rng.uniform(0, 200, customers),
-                    "country": country,
+                    **drawn,
                     "label_revenue": revenue if complete else np.nan,
                     "label_has_purchase": pd.array(
                         revenue > 0 if complete else [None] * customers, dtype="boolean"
