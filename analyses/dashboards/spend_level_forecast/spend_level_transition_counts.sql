@@ -1,0 +1,25 @@
+-- Spend-level forecast: transition matrix, current level (rows) x predicted level (columns),
+-- in customers. Metabase pivots the three columns into the matrix (table.pivot).
+
+with
+
+transitions as (
+
+    select * from {{ ref('spend_level_transitions') }}
+    where cutoff_role = 'scoring'
+
+),
+
+final as (
+
+    select
+        cast(current_level as varchar) || '. ' || current_level_name as current_level,
+        cast(predicted_level as varchar) || '. ' || predicted_level_name as predicted_level,
+        customers
+    from transitions
+    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} '{{ var("primary_model") }}')
+
+)
+
+select * from final
+order by current_level, predicted_level
