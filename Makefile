@@ -1,7 +1,7 @@
 # CLV Warehouse. Two commands on a fresh machine (Python 3.11 and make):
 #   make run    create .venv, install the pinned stack, build the warehouse on CDNOW, print a summary
 #   make test   create .venv, install the pinned stack and test tools, lint, run every test
-# Other targets: make docs | make lint | make clean | make lock
+# Other targets: make dashboards | make docs | make lint | make clean | make lock
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: run test lint docs clean lock
+.PHONY: run test lint docs dashboards clean lock
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "CLV Warehouse needs Python 3.11; found %d.%d at $(PYTHON). Set PYTHON=/path/to/python3.11." % v[:2])'
@@ -28,6 +28,13 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 
 run: $(VENV)/.runtime
 	$(BIN)/clv build
+
+# Publish a read-only copy of the built warehouse, then create or update the Metabase
+# dashboards on it. Needs METABASE_URL and METABASE_API_KEY (or METABASE_USER and
+# METABASE_PASSWORD) in the environment; see README, "Dashboards".
+dashboards: $(VENV)/.runtime
+	$(BIN)/clv publish
+	$(BIN)/clv dashboards
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

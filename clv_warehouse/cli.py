@@ -4,6 +4,10 @@
               [--warehouse PATH] [-- extra dbt arguments]
     clv summary [--warehouse PATH]
     clv sql "select ..."          (read-only query of the warehouse)
+    clv publish [--warehouse PATH] [--to PATH]
+                                  (read-only copy for dashboards, replaced atomically)
+    clv dashboards [--published PATH] [--definitions PATH]
+                                  (create or update the Metabase dashboards; METABASE_* env)
     clv paths
 
 Defaults come from the CLV_* environment variables (see profiles.yml and the README).
@@ -20,7 +24,11 @@ from pathlib import Path
 import duckdb
 
 from clv_warehouse.artifacts import export_models
+from clv_warehouse.dashboards import DefinitionError, ProvisionError, provision
+from clv_warehouse.dashboards.compile import CompileError
+from clv_warehouse.dashboards.definitions import DEFINITIONS_PATH
 from clv_warehouse.project import LAYOUTS, BuildSettings, cdnow_master_path, run_dbt
+from clv_warehouse.publish import PublishError, default_published_path, publish
 from clv_warehouse.summary import format_summary, read_summary
 
 
@@ -88,9 +96,43 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _published_path(args: argparse.Namespace) -> Path:
+    given = getattr(args, "published", None)
+    if given:
+        return Path(given).resolve()
+    return default_published_path(_settings(args).absolute_warehouse_path())
+
+
+def _publish(args: argparse.Namespace) -> int:
+    warehouse = _settings(args).absolute_warehouse_path()
+    try:
+        published = publish(warehouse, _published_path(args))
+    except PublishError as error:
+        print(f"clv publish: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Published {published.path} ({published.size_bytes / 1e6:.1f} MB, read-only),"
+        f" build {published.build_id} finished {published.build_finished_at}"
+    )
+    return 0
+
+
+def _dashboards(args: argparse.Namespace) -> int:
+    published = _published_path(args)
+    print(f"Provisioning the dashboards of {args.definitions} on the published copy {published}")
+    try:
+        report = provision(published, Path(args.definitions))
+    except (ProvisionError, DefinitionError, CompileError) as error:
+        print(f"clv dashboards: {error}", file=sys.stderr)
+        return 1
+    print(report.format())
+    return 0
+
+
 def _paths(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(f"warehouse     {settings.absolute_warehouse_path()}")
+    print(f"published     {_published_path(args)}")
     print(f"cdnow input   {cdnow_master_path()}")
     return 0
 
@@ -116,6 +158,27 @@ def parser() -> argparse.ArgumentParser:
     sql.add_argument("--warehouse", help="DuckDB file to read (CLV_DUCKDB_PATH)")
     sql.add_argument("--max-rows", type=int, default=40, help="rows to show (default 40)")
     sql.set_defaults(handler=_sql, layout=None)
+
+    publish_command = commands.add_parser(
+        "publish", help="copy the built warehouse, read-only and atomically, for dashboards"
+    )
+    publish_command.add_argument("--warehouse", help="DuckDB file to copy (CLV_DUCKDB_PATH)")
+    publish_command.add_argument(
+        "--to",
+        dest="published",
+        help="published copy (CLV_PUBLISHED_PATH; default published/ beside the warehouse)",
+    )
+    publish_command.set_defaults(handler=_publish, layout=None)
+
+    dashboards = commands.add_parser(
+        "dashboards", help="create or update the Metabase dashboards (METABASE_* variables)"
+    )
+    dashboards.add_argument("--warehouse", help="the warehouse (CLV_DUCKDB_PATH)")
+    dashboards.add_argument("--published", help="the published copy (CLV_PUBLISHED_PATH)")
+    dashboards.add_argument(
+        "--definitions", default=str(DEFINITIONS_PATH), help="dashboards YAML file"
+    )
+    dashboards.set_defaults(handler=_dashboards, layout=None)
 
     paths = commands.add_parser("paths", help="print where the warehouse and default input are")
     paths.add_argument("--warehouse", help="DuckDB file (CLV_DUCKDB_PATH)")

@@ -1,0 +1,392 @@
+"""A local stand-in for Metabase's REST API, for the provisioning tests.
+
+It implements the endpoints `clv dashboards` uses (and a card query endpoint) and rejects
+what Metabase rejects: requests without a session or API key, cards or dashboards without
+their required keys, template tags without id/name/display-name/type, dashcards off the
+24-column grid, new dashcards without negative ids, unknown dashcard or card ids, and
+parameter mappings to a dashboard parameter or a template tag that does not exist. Like
+Metabase, it opens a DuckDB database when the connection is created and runs card queries
+against that file, read-only, with the dashboard's filter values substituted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import duckdb
+
+from clv_warehouse.dashboards.native_query import render
+
+VERSION = "v0.50.20"
+GRID_COLUMNS = 24
+CARD_REQUIRED = ("name", "dataset_query", "display", "visualization_settings")
+TAG_REQUIRED = ("id", "name", "display-name", "type")
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class FakeMetabase:
+    """State of one fake Metabase, plus the log of every request it answered."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "mb_test_key",
+        user: str = "admin@example.com",
+        password: str = "correct horse",
+    ):
+        self.api_key = api_key
+        self.users = {user: password}
+        self.sessions: set[str] = set()
+        self.collections: dict[int, dict] = {}
+        self.databases: dict[int, dict] = {}
+        self.cards: dict[int, dict] = {}
+        self.dashboards: dict[int, dict] = {}
+        self.requests: list[tuple[str, str, int]] = []
+        self._next_id = 0
+        self._lock = threading.Lock()
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def writes(self) -> list[tuple[str, str, int]]:
+        """Every POST and PUT answered, except logins."""
+        return [
+            request
+            for request in self.requests
+            if request[0] in ("POST", "PUT")
+            and request[1] != "/api/session"
+            and not request[1].endswith("/query")
+        ]
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, query: dict, headers, body: Any) -> tuple[int, Any]:
+        with self._lock:
+            try:
+                return 200, self._route(method, path, query, headers, body)
+            except Rejected as rejected:
+                return rejected.status, {"message": rejected.message}
+
+    def _authenticated(self, headers) -> bool:
+        return (
+            headers.get("X-API-KEY") == self.api_key
+            or headers.get("X-Metabase-Session") in self.sessions
+        )
+
+    def _route(self, method: str, path: str, query: dict, headers, body: Any) -> Any:
+        if (method, path) == ("GET", "/api/session/properties"):
+            return {"version": {"tag": VERSION}, "site-name": "fake"}
+        if (method, path) == ("POST", "/api/session"):
+            return self._login(body)
+        if not self._authenticated(headers):
+            raise Rejected(401, "Unauthenticated")
+        routes = [
+            ("GET", r"/api/user/current", lambda: {"id": 1, "email": next(iter(self.users))}),
+            ("GET", r"/api/collection", self._list_collections),
+            ("POST", r"/api/collection", lambda: self._create_collection(body)),
+            ("PUT", r"/api/collection/(\d+)", lambda i: self._update(self.collections, i, body)),
+            ("GET", r"/api/collection/(\d+)/items", lambda i: self._items(i, query)),
+            ("GET", r"/api/database", self._list_databases),
+            ("GET", r"/api/database/(\d+)", lambda i: self._get(self.databases, i)),
+            ("POST", r"/api/database", lambda: self._create_database(body)),
+            ("PUT", r"/api/database/(\d+)", lambda i: self._update_database(i, body)),
+            ("GET", r"/api/card/(\d+)", lambda i: self._get(self.cards, i)),
+            ("POST", r"/api/card", lambda: self._create_card(body)),
+            ("PUT", r"/api/card/(\d+)", lambda i: self._update_card(i, body)),
+            ("POST", r"/api/card/(\d+)/query", lambda i: self._query(i, body)),
+            ("POST", r"/api/dashboard", lambda: self._create_dashboard(body)),
+            ("GET", r"/api/dashboard/(\d+)", lambda i: self._get(self.dashboards, i)),
+            ("PUT", r"/api/dashboard/(\d+)", lambda i: self._update_dashboard(i, body)),
+        ]
+        for route_method, pattern, action in routes:
+            match = re.fullmatch(pattern, path)
+            if route_method == method and match:
+                return action(*(int(group) for group in match.groups()))
+        raise Rejected(404, f"API endpoint does not exist: {method} {path}")
+
+    # --- endpoints -----------------------------------------------------------------------
+
+    def _login(self, body: dict) -> dict:
+        if self.users.get((body or {}).get("username")) != (body or {}).get("password"):
+            raise Rejected(401, "did not match stored password")
+        token = f"session-{self.new_id()}"
+        self.sessions.add(token)
+        return {"id": token}
+
+    @staticmethod
+    def _get(store: dict[int, dict], object_id: int) -> dict:
+        if object_id not in store:
+            raise Rejected(404, "Not found.")
+        return store[object_id]
+
+    def _update(self, store: dict[int, dict], object_id: int, body: dict) -> dict:
+        self._get(store, object_id).update(body)
+        return store[object_id]
+
+    def _list_collections(self) -> list[dict]:
+        root = {"id": "root", "name": "Our analytics", "location": None, "archived": False}
+        return [root, *self.collections.values()]
+
+    def _create_collection(self, body: dict) -> dict:
+        if not body.get("name"):
+            raise Rejected(400, "collection: name is required")
+        collection_id = self.new_id()
+        self.collections[collection_id] = {
+            "id": collection_id,
+            "location": "/",
+            "archived": False,
+            "personal_owner_id": None,
+            "description": None,
+            **body,
+        }
+        return self.collections[collection_id]
+
+    def _items(self, collection_id: int, query: dict) -> dict:
+        self._get(self.collections, collection_id)
+        models = query.get("models", ["card", "dashboard"])
+        found = []
+        for model, store in (("card", self.cards), ("dashboard", self.dashboards)):
+            if model in models:
+                found += [
+                    {
+                        "id": item["id"],
+                        "name": item["name"],
+                        "description": item.get("description"),
+                        "model": model,
+                    }
+                    for item in store.values()
+                    if item.get("collection_id") == collection_id and not item.get("archived")
+                ]
+        return {"data": found, "total": len(found)}
+
+    def _list_databases(self) -> dict:
+        return {"data": list(self.databases.values()), "total": len(self.databases)}
+
+    @staticmethod
+    def _check_duckdb(details: dict) -> None:
+        path = details.get("database_file")
+        try:
+            with duckdb.connect(str(path), read_only=bool(details.get("read_only"))):
+                pass
+        except (duckdb.Error, TypeError) as error:
+            raise Rejected(400, f"Couldn't connect to the database: {error}") from None
+
+    def _create_database(self, body: dict) -> dict:
+        for key in ("name", "engine", "details"):
+            if not body.get(key):
+                raise Rejected(400, f"database: {key} is required")
+        if body["engine"] == "duckdb":
+            self._check_duckdb(body["details"])
+        database_id = self.new_id()
+        self.databases[database_id] = {"id": database_id, **body}
+        return self.databases[database_id]
+
+    def _update_database(self, database_id: int, body: dict) -> dict:
+        database = self._get(self.databases, database_id)
+        if "details" in body and database["engine"] == "duckdb":
+            self._check_duckdb(body["details"])
+        database.update(body)
+        return database
+
+    def _check_card(self, body: dict) -> None:
+        dataset_query = body["dataset_query"]
+        if (
+            dataset_query.get("type") != "native"
+            or dataset_query.get("database") not in self.databases
+        ):
+            raise Rejected(400, "dataset_query: a native query on an existing database is required")
+        for name, tag in dataset_query["native"].get("template-tags", {}).items():
+            missing = [key for key in TAG_REQUIRED if not tag.get(key)]
+            if missing or tag["name"] != name:
+                raise Rejected(400, f"template tag {name}: missing {missing} or wrong name")
+
+    def _create_card(self, body: dict) -> dict:
+        missing = [key for key in CARD_REQUIRED if key not in body]
+        if missing:
+            raise Rejected(400, f"card: {', '.join(missing)} required")
+        self._check_card(body)
+        card_id = self.new_id()
+        self.cards[card_id] = {
+            "id": card_id,
+            "archived": False,
+            "database_id": body["dataset_query"]["database"],
+            **body,
+        }
+        return self.cards[card_id]
+
+    def _update_card(self, card_id: int, body: dict) -> dict:
+        card = self._get(self.cards, card_id)
+        if "dataset_query" in body:
+            self._check_card(body)
+            card["database_id"] = body["dataset_query"]["database"]
+        card.update(body)
+        return card
+
+    def _query(self, card_id: int, body: dict) -> dict:
+        card = self._get(self.cards, card_id)
+        native = card["dataset_query"]["native"]
+        values = {}
+        for parameter in (body or {}).get("parameters", []):
+            tag = parameter["target"][1][1]
+            if tag not in native.get("template-tags", {}):
+                raise Rejected(400, f"no template tag {tag} in card {card_id}")
+            value = parameter.get("value")
+            values[tag] = value[0] if isinstance(value, list) and value else value
+        database = self.databases[card["database_id"]]["details"]
+        try:
+            with duckdb.connect(str(database["database_file"]), read_only=True) as con:
+                cursor = con.execute(render(native["query"], values))
+                cols = [{"name": column[0]} for column in cursor.description]
+                rows = cursor.fetchall()
+        except (duckdb.Error, ValueError) as error:
+            return {"status": "failed", "error": str(error)}
+        return {"status": "completed", "row_count": len(rows), "data": {"cols": cols, "rows": rows}}
+
+    def _create_dashboard(self, body: dict) -> dict:
+        if not (body or {}).get("name"):
+            raise Rejected(400, "dashboard: name is required")
+        dashboard_id = self.new_id()
+        self.dashboards[dashboard_id] = {
+            "id": dashboard_id,
+            "archived": False,
+            "parameters": [],
+            "dashcards": [],
+            "description": None,
+            "collection_id": None,
+            **body,
+        }
+        return self.dashboards[dashboard_id]
+
+    def _check_dashcard(self, dashcard: dict, existing_ids: set[int], parameter_ids: set) -> None:
+        dashcard_id = dashcard.get("id")
+        if not isinstance(dashcard_id, int):
+            raise Rejected(400, "dashcards: every dashcard needs an integer id")
+        if dashcard_id >= 0 and dashcard_id not in existing_ids:
+            raise Rejected(
+                400,
+                f"dashcard id {dashcard_id} is not on this dashboard: new"
+                " dashcards need negative ids",
+            )
+        for key in ("card_id", "row", "col", "size_x", "size_y"):
+            if not isinstance(dashcard.get(key), int):
+                raise Rejected(400, f"dashcard {dashcard_id}: {key} must be an integer")
+        if (
+            dashcard["row"] < 0
+            or dashcard["col"] < 0
+            or dashcard["size_x"] < 1
+            or dashcard["size_y"] < 1
+            or dashcard["col"] + dashcard["size_x"] > GRID_COLUMNS
+        ):
+            raise Rejected(400, f"dashcard {dashcard_id} is off the {GRID_COLUMNS}-column grid")
+        card = self._get(self.cards, dashcard["card_id"])
+        tags = card["dataset_query"]["native"].get("template-tags", {})
+        for mapping in dashcard.get("parameter_mappings", []):
+            if mapping.get("parameter_id") not in parameter_ids:
+                raise Rejected(400, f"mapping to unknown parameter {mapping.get('parameter_id')}")
+            target = mapping.get("target")
+            if (
+                mapping.get("card_id") != dashcard["card_id"]
+                or not isinstance(target, list)
+                or target[0] != "variable"
+                or target[1][0] != "template-tag"
+                or target[1][1] not in tags
+            ):
+                raise Rejected(
+                    400,
+                    f"mapping {mapping} does not target a template tag of card"
+                    f" {dashcard['card_id']}",
+                )
+
+    def _update_dashboard(self, dashboard_id: int, body: dict) -> dict:
+        dashboard = self._get(self.dashboards, dashboard_id)
+        parameters = body.get("parameters", dashboard["parameters"])
+        for parameter in parameters:
+            if not all(parameter.get(key) for key in ("id", "name", "slug", "type")):
+                raise Rejected(400, f"parameter {parameter} lacks id, name, slug or type")
+        if "dashcards" in body:
+            existing_ids = {dashcard["id"] for dashcard in dashboard["dashcards"]}
+            parameter_ids = {parameter["id"] for parameter in parameters}
+            ids = [dashcard.get("id") for dashcard in body["dashcards"]]
+            if len(ids) != len(set(ids)):
+                raise Rejected(400, "dashcards: ids must be unique")
+            for dashcard in body["dashcards"]:
+                self._check_dashcard(dashcard, existing_ids, parameter_ids)
+            saved = []
+            for dashcard in body["dashcards"]:
+                dashcard_id = dashcard["id"] if dashcard["id"] > 0 else self.new_id()
+                saved.append({**dashcard, "id": dashcard_id, "dashboard_id": dashboard_id})
+            body = {**body, "dashcards": saved}
+        dashboard.update(body)
+        return dashboard
+
+
+class _Handler(BaseHTTPRequestHandler):
+    metabase: FakeMetabase
+
+    def _answer(self, method: str) -> None:
+        url = urlparse(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        status, payload = self.metabase.handle(
+            method, url.path.rstrip("/"), parse_qs(url.query), self.headers, body
+        )
+        self.metabase.requests.append((method, url.path.rstrip("/"), status))
+        data = json.dumps(payload, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def do_PUT(self) -> None:
+        self._answer("PUT")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class RunningFakeMetabase:
+    """The fake server on a free local port, in a background thread."""
+
+    def __init__(self, metabase: FakeMetabase | None = None):
+        self.metabase = metabase or FakeMetabase()
+        handler = type("Handler", (_Handler,), {"metabase": self.metabase})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> RunningFakeMetabase:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def published_database_file(metabase: FakeMetabase) -> Path:
+    (database,) = metabase.databases.values()
+    return Path(database["details"]["database_file"])

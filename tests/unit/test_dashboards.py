@@ -1,0 +1,235 @@
+"""Dashboards as code without dbt: Metabase's query syntax, the definition checks, the fake
+Metabase's rejections, and the provisioner's create-then-leave-alone behaviour."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+import requests
+from fake_metabase import RunningFakeMetabase
+
+from clv_warehouse.dashboards import check_card_filters
+from clv_warehouse.dashboards.definitions import (
+    DEFINITIONS_PATH,
+    DefinitionError,
+    load_definitions,
+)
+from clv_warehouse.dashboards.metabase import (
+    Metabase,
+    MetabaseSettings,
+    Provisioner,
+    ProvisionError,
+    _parse_version,
+)
+from clv_warehouse.dashboards.native_query import (
+    MissingParameterError,
+    render,
+    tag_names,
+    template_tags,
+)
+
+QUERY = "select * from t where true [[and country = {{country}}]] [[and x >= {{ min_x }}]]"
+
+
+def test_optional_clauses_are_dropped_when_empty_and_filled_when_set():
+    assert render(QUERY, {}) == "select * from t where true  "
+    assert render(QUERY, {"country": "", "min_x": None}) == "select * from t where true  "
+    assert render(QUERY, {"country": "O'Hara", "min_x": 2.5}) == (
+        "select * from t where true and country = 'O''Hara' and x >= 2.5"
+    )
+
+
+def test_a_required_tag_without_a_value_is_an_error():
+    with pytest.raises(MissingParameterError, match="model"):
+        render("select {{model}}", {})
+
+
+def test_template_tags_are_stable_and_typed():
+    types = {"country": "text", "min_x": "number"}
+    first = template_tags("d/card", QUERY, types)
+    assert tag_names(QUERY) == ["country", "min_x"]
+    assert first == template_tags("d/card", QUERY, types)
+    assert first["min_x"]["type"] == "number"
+    other_card = template_tags("other/card", QUERY, types)
+    assert first["country"]["id"] != other_card["country"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [("v0.50.20", (0, 50)), ("v1.49.3", (0, 49)), ("v0.47.1", (0, 47)), ("nightly", None)],
+)
+def test_versions(tag, expected):
+    assert _parse_version(tag) == expected
+
+
+def _definitions_with(tmp_path, old: str, new: str):
+    path = tmp_path / "dashboards.yml"
+    text = DEFINITIONS_PATH.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return load_definitions(path)
+
+
+def test_the_repository_definitions_load():
+    definitions = load_definitions()
+    assert [d.name for d in definitions.dashboards] == [
+        "Spend-level forecast",
+        "Customer lists",
+        "Model quality",
+        "Cohorts",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("place: [0, 12, 12, 6]", "place: [0, 14, 12, 6]", "off Metabase's 24-column grid"),
+        ("place: [0, 12, 12, 6]", "place: [0, 6, 12, 6]", "overlap"),
+        ("analysis: cohort_sizes", "analysis: no_such_question", "no_such_question"),
+        ("type: number", "type: date", "type 'date' is not one of text, number"),
+        ("display: bar", "display: ''", "'display' is required"),
+    ],
+)
+def test_bad_definitions_are_named(tmp_path, old, new, message):
+    with pytest.raises(DefinitionError, match=message):
+        _definitions_with(tmp_path, old, new)
+
+
+def _sql_using_every_filter(definitions) -> dict[str, str]:
+    """Stand-in compiled SQL: every card takes every filter of its dashboard."""
+    sql = {name: "select 1 as x" for name in definitions.analyses()}
+    for dashboard in definitions.dashboards:
+        for card in dashboard.cards:
+            tags = " ".join(f"[[and x = {{{{{key}}}}}]]" for key in dashboard.filters)
+            sql[card.analysis] = f"select 1 as x where true {tags}"
+    return sql
+
+
+def test_a_card_filter_must_belong_to_its_dashboard():
+    definitions = load_definitions()
+    sql = _sql_using_every_filter(definitions)
+    check_card_filters(definitions, sql)
+    sql["cohort_sizes"] += " [[and x = {{model}}]]"
+    with pytest.raises(DefinitionError, match="cohorts/cohort_sizes uses model"):
+        check_card_filters(definitions, sql)
+
+
+def test_a_filter_no_card_uses_is_an_error():
+    definitions = load_definitions()
+    sql = _sql_using_every_filter(definitions)
+    for card in definitions.dashboards[3].cards:
+        sql[card.analysis] = "select 1 as x"
+    with pytest.raises(DefinitionError, match="dashboard cohorts defines filters no card uses"):
+        check_card_filters(definitions, sql)
+
+
+# --- the fake Metabase rejects what Metabase rejects -------------------------------------
+
+
+@pytest.fixture
+def server(tmp_path):
+    database_file = tmp_path / "served.duckdb"
+    with duckdb.connect(str(database_file)) as con:
+        con.execute("create table t as select 'UK' as country, 3 as x")
+    with RunningFakeMetabase() as running:
+        running.database_file = database_file
+        yield running
+
+
+def _call(server, method, path, body=None, auth=True):
+    headers = {"X-API-KEY": server.metabase.api_key} if auth else {}
+    return requests.request(method, server.url + path, json=body, headers=headers, timeout=10)
+
+
+def _card_body(database_id):
+    tags = template_tags("d/c", QUERY, {"country": "text", "min_x": "number"})
+    return {
+        "name": "c",
+        "display": "table",
+        "visualization_settings": {},
+        "dataset_query": {
+            "type": "native",
+            "database": database_id,
+            "native": {"query": QUERY, "template-tags": tags},
+        },
+    }
+
+
+def test_fake_metabase_rejections(server):
+    assert _call(server, "GET", "/api/collection", auth=False).status_code == 401
+    database = _call(
+        server,
+        "POST",
+        "/api/database",
+        {"name": "d", "engine": "duckdb", "details": {"database_file": str(server.database_file)}},
+    ).json()
+    card_body = _card_body(database["id"])
+    for missing in ("name", "dataset_query", "display", "visualization_settings"):
+        body = {key: value for key, value in card_body.items() if key != missing}
+        assert _call(server, "POST", "/api/card", body).status_code == 400, missing
+    card = _call(server, "POST", "/api/card", card_body).json()
+    assert _call(server, "POST", "/api/dashboard", {"description": "no name"}).status_code == 400
+    dashboard = _call(server, "POST", "/api/dashboard", {"name": "d"}).json()
+    parameter = {"id": "country", "name": "Country", "slug": "country", "type": "string/="}
+
+    def put(**dashcard):
+        base = {"id": -1, "card_id": card["id"], "row": 0, "col": 0, "size_x": 6, "size_y": 4}
+        body = {"parameters": [parameter], "dashcards": [{**base, **dashcard}]}
+        return _call(server, "PUT", f"/api/dashboard/{dashboard['id']}", body).status_code
+
+    def mapping(tag, parameter_id="country"):
+        target = ["variable", ["template-tag", tag]]
+        return [{"parameter_id": parameter_id, "card_id": card["id"], "target": target}]
+
+    assert put(col=20, size_x=6) == 400
+    assert put(id=5) == 400
+    assert put(parameter_mappings=mapping("no_such_tag")) == 400
+    assert put(parameter_mappings=mapping("country", "no_such_parameter")) == 400
+    assert put(parameter_mappings=mapping("country")) == 200
+    answer = _call(
+        server,
+        "POST",
+        f"/api/card/{card['id']}/query",
+        {"parameters": [{"target": ["variable", ["template-tag", "country"]], "value": "UK"}]},
+    ).json()
+    assert answer["data"]["rows"] == [["UK", 3]]
+
+
+def test_provisioner_creates_once_then_leaves_everything_alone(server, monkeypatch):
+    definitions = load_definitions()
+    sql = _sql_using_every_filter(definitions)
+    settings = MetabaseSettings(
+        url=server.url,
+        api_key=server.metabase.api_key,
+        user=None,
+        password=None,
+        duckdb_path=str(server.database_file),
+    )
+    first = Provisioner(Metabase(settings), definitions, sql, {}).run()
+    writes = list(server.metabase.writes())
+    second = Provisioner(Metabase(settings), definitions, sql, {}).run()
+    assert first.count("created") == 1 + 1 + len(definitions.cards()) + 4
+    assert second.count("unchanged") == first.count("created")
+    assert server.metabase.writes() == writes
+    new_dashcard_ids = [
+        dashcard["id"]
+        for dashboard in server.metabase.dashboards.values()
+        for dashcard in dashboard["dashcards"]
+    ]
+    assert all(dashcard_id > 0 for dashcard_id in new_dashcard_ids)
+
+
+def test_settings_come_from_the_environment_only(tmp_path):
+    with pytest.raises(ProvisionError, match="Set METABASE_URL"):
+        MetabaseSettings.from_environment(tmp_path, {})
+    with pytest.raises(ProvisionError, match="No Metabase credentials"):
+        MetabaseSettings.from_environment(tmp_path, {"METABASE_URL": "http://mb"})
+    settings = MetabaseSettings.from_environment(
+        tmp_path / "w.duckdb",
+        {
+            "METABASE_URL": "http://mb/",
+            "METABASE_API_KEY": "k",
+            "METABASE_DUCKDB_PATH": "/data/w.duckdb",
+        },
+    )
+    assert (settings.url, settings.duckdb_path) == ("http://mb", "/data/w.duckdb")
