@@ -8,6 +8,9 @@
                                   (read-only copy for dashboards, replaced atomically)
     clv dashboards [--published PATH] [--definitions PATH]
                                   (create or update the Metabase dashboards; METABASE_* env)
+    clv generate --lines 10m --layout online_retail|generic --out DIR [--seed 42]
+                 [--customers N] [--append-day]
+                                  (synthetic Parquet data and manifest.json, see README)
     clv paths
 
 Defaults come from the CLV_* environment variables (see profiles.yml and the README).
@@ -16,6 +19,7 @@ Defaults come from the CLV_* environment variables (see profiles.yml and the REA
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -30,6 +34,7 @@ from clv_warehouse.dashboards.definitions import DEFINITIONS_PATH
 from clv_warehouse.project import LAYOUTS, BuildSettings, cdnow_master_path, run_dbt
 from clv_warehouse.publish import PublishError, default_published_path, publish
 from clv_warehouse.summary import format_summary, read_summary
+from clv_warehouse.synthetic import SYNTHETIC_LAYOUTS, Parameters, append_day, generate
 
 
 def _settings(args: argparse.Namespace) -> BuildSettings:
@@ -129,6 +134,47 @@ def _dashboards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace) -> int:
+    def say(message: str) -> None:
+        print(f"  {message}", flush=True)
+
+    options = {"threads": args.threads, "memory_limit": args.memory_limit, "progress": say}
+    if args.append_day:
+        print(f"Appending one day to {args.out}", flush=True)
+        manifest = append_day(args.out, **options)
+        day = manifest.appended_days[-1]
+        print(
+            f"{day['file']}: {day['lines']:,} lines ({day['late_lines']:,} late,"
+            f" {day['duplicate_lines']:,} duplicates), as of {manifest.as_of_date}"
+        )
+        return 0
+    if not args.lines or not args.layout:
+        print("clv generate: give --lines and --layout (or --append-day)", file=sys.stderr)
+        return 2
+    print(f"Generating {args.lines} {args.layout} lines in {args.out}", flush=True)
+    manifest = generate(
+        args.layout,
+        args.lines,
+        args.out,
+        args.seed,
+        customers=args.customers,
+        parameters=Parameters(bad_share=args.bad_share),
+        lines_per_file=args.lines_per_file,
+        overwrite=args.force,
+        **options,
+    )
+    print(
+        f"{manifest.lines:,} lines of {manifest.customers:,} customers in"
+        f" {len(manifest.files)} file(s), {manifest.first_date} to {manifest.last_date},"
+        f" {manifest.bad_rows:,} bad rows, {manifest.seconds:.1f} s\n"
+        f"build it: clv build --layout {manifest.layout} --input '{manifest.input_glob}'"
+        f" --as-of {manifest.as_of_date}"
+    )
+    if manifest.generic_columns:
+        print(f"  with CLV_GENERIC_COLUMNS='{json.dumps(manifest.generic_columns)}'")
+    return 0
+
+
 def _paths(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(f"warehouse     {settings.absolute_warehouse_path()}")
@@ -179,6 +225,35 @@ def parser() -> argparse.ArgumentParser:
         "--definitions", default=str(DEFINITIONS_PATH), help="dashboards YAML file"
     )
     dashboards.set_defaults(handler=_dashboards, layout=None)
+
+    generate_command = commands.add_parser(
+        "generate", help="write synthetic transactions as Parquet (seeded, deterministic)"
+    )
+    generate_command.add_argument("--lines", help="line count: 20000, 1m, 10m, 350m ...")
+    generate_command.add_argument("--layout", choices=SYNTHETIC_LAYOUTS, help="output layout")
+    generate_command.add_argument("--out", type=Path, required=True, help="output directory")
+    generate_command.add_argument("--seed", type=int, default=42, help="seed (default 42)")
+    generate_command.add_argument(
+        "--customers", type=int, help="customers (default: lines / 1170, at least 1000)"
+    )
+    generate_command.add_argument(
+        "--bad-share",
+        type=float,
+        default=Parameters.bad_share,
+        help=f"share of bad lines (default {Parameters.bad_share})",
+    )
+    generate_command.add_argument(
+        "--lines-per-file", type=int, default=10_000_000, help="lines per Parquet file"
+    )
+    generate_command.add_argument(
+        "--append-day",
+        action="store_true",
+        help="add the next day's lines to an existing --out directory",
+    )
+    generate_command.add_argument("--force", action="store_true", help="replace existing data")
+    generate_command.add_argument("--threads", type=int, default=2, help="DuckDB threads")
+    generate_command.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit")
+    generate_command.set_defaults(handler=_generate)
 
     paths = commands.add_parser("paths", help="print where the warehouse and default input are")
     paths.add_argument("--warehouse", help="DuckDB file (CLV_DUCKDB_PATH)")
