@@ -89,8 +89,16 @@ def expected_rejections(layout: str) -> set[tuple[str, int, str]]:
     }
 
 
-# Columns that differ between two runs by design: the run's id and start time, wall times.
-VOLATILE_COLUMNS = ("run_id", "run_started_at", "fit_seconds")
+# Columns that differ between two runs by design: the run's id and start time, wall times,
+# and the audit table's incremental bookkeeping (when each line was loaded and classified).
+VOLATILE_COLUMNS = (
+    "run_id",
+    "run_started_at",
+    "fit_seconds",
+    "loaded_at",
+    "classified_at",
+    "classified_through",
+)
 
 
 def table_content_hashes(warehouse: Path) -> dict[str, str]:

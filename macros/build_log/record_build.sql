@@ -4,6 +4,7 @@
     'failed', with the nodes that failed). `clv publish` copies the warehouse for readers
     only when the latest row says 'success', so a build that failed or was killed midway
     never reaches a dashboard. Other commands (compile, test, docs) leave the log alone.
+    Times are UTC (dbt's run_started_at), like the audit table's loaded_at and classified_at.
 -#}
 
 {% macro clv_logs_builds() -%}
@@ -21,7 +22,7 @@
             failed_nodes varchar
         );
         insert into main.clv_builds (invocation_id, command, started_at, status)
-        values ('{{ invocation_id }}', '{{ flags.WHICH }}', current_localtimestamp(), 'running')
+        values ('{{ invocation_id }}', '{{ flags.WHICH }}', cast('{{ run_started_at }}' as timestamp), 'running')
     {%- else -%}
         select 1
     {%- endif -%}
@@ -37,7 +38,7 @@
         {%- endfor -%}
         update main.clv_builds
         set
-            finished_at = current_localtimestamp(),
+            finished_at = timezone('UTC', now()),
             status = '{{ "failed" if failed else "success" }}',
             failed_nodes = {{ "'" ~ (failed | join(', ') | replace("'", "''")) ~ "'" if failed else 'null' }}
         where invocation_id = '{{ invocation_id }}'

@@ -74,7 +74,7 @@
     {%- if missing | length > 0 -%}
         {{ exceptions.raise_compiler_error(
             "Input file " ~ files.rows[0][0] ~ " (layout " ~ layout ~ ") lacks required column(s): "
-            ~ missing | join('; ') ~ ". Columns found: " ~ (described.columns[0].values() | reject('equalto', 'filename') | join(', '))
+            ~ missing | join('; ') ~ ". Columns found: " ~ (described.columns[0].values() | reject('in', ['filename', 'file_row_number']) | join(', '))
             ~ ". Check the delimiter and header line, rename the columns, or use the generic layout with a generic_columns mapping.") }}
     {%- endif -%}
     {{ return(resolved) }}

@@ -2,7 +2,15 @@
     One row per customer per distinct product, store and country they bought, with the first
     day they bought it. "Distinct products as of a cutoff" is then a count of rows whose
     first_seen_date is before the cutoff, without rescanning the lines.
+    Incremental like int_orders_grouped_to_days: customers with newly classified lines are
+    recomputed whole.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+    on_schema_change='fail',
+) }}
 {%- set item_columns = {'product': 'product_id', 'store': 'store_id', 'country': 'country'} %}
 
 with
@@ -11,6 +19,9 @@ purchase_lines as (
 
     select * from {{ ref('int_transaction_lines_audited') }}
     where is_kept and not is_return
+    {%- if is_incremental() %}
+        and customer_id in ({{ clv_customers_classified_since(this) }})
+    {%- endif %}
 
 ),
 {% for item_type, column_name in item_columns.items() %}
@@ -30,7 +41,10 @@ purchase_lines as (
 final as (
 
     {% for item_type in item_columns -%}
-    select * from {{ item_type }}_first_seen
+    select
+        *,
+        ({{ clv_latest_classification() }}) as classified_through
+    from {{ item_type }}_first_seen
     {% if not loop.last %}union all
     {% endif -%}
     {%- endfor %}

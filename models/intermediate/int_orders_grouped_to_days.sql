@@ -3,7 +3,17 @@
     (Fader-Hardie), and a return nets against the purchases of its day. A purchase day is a
     day whose net revenue is positive; a day with only returns is not one.
     Every later model reads transactions through this table, never line by line.
+
+    Incremental: only customers with a line classified since this table was last built are
+    recomputed, whole (a late line changes the gaps of the days after it); classified_through
+    is the audit table's latest classified_at this table has seen.
 -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='customer_id',
+    on_schema_change='fail',
+) }}
 
 with
 
@@ -11,6 +21,9 @@ kept_lines as (
 
     select * from {{ ref('int_transaction_lines_audited') }}
     where is_kept
+    {%- if is_incremental() %}
+        and customer_id in ({{ clv_customers_classified_since(this) }})
+    {%- endif %}
 
 ),
 
@@ -80,7 +93,10 @@ final as (
             when is_purchase_day then {{ dbt.datediff(
                 'lag(order_date) over (partition by customer_id, is_purchase_day order by order_date)',
                 'order_date', 'day') }}
-        end as days_since_previous_purchase_day
+        end as days_since_previous_purchase_day,
+
+        -- incremental bookkeeping
+        ({{ clv_latest_classification() }}) as classified_through
 
     from flagged
 

@@ -3,7 +3,11 @@
     is in transactions or in transaction_rejections, exactly once, with the same revenue.
     Stronger than the row-count reconciliation of ingestion_reconciliation: a row lost and
     another duplicated would balance the counts but not this. Returns the offending rows.
+    Row by row for the files loaded since the last successful build (all files on a full
+    rebuild; macros/inputs/incremental_load.sql), and file by file (row counts) for all.
 -#}
+-- depends_on: {{ ref('int_transaction_lines_audited') }}
+{% set files_to_verify = clv_files_to_verify() -%}
 
 with
 
@@ -14,6 +18,9 @@ raw_rows as (
         source_row_number,
         line_revenue
     from {{ ref('int_transaction_lines_unioned') }}
+    {%- if files_to_verify is not none %}
+    where {{ clv_source_file_filter(files_to_verify) }}
+    {%- endif %}
 
 ),
 
@@ -35,6 +42,49 @@ landed_rows as (
 
 ),
 
+verified_landed_rows as (
+
+    select * from landed_rows
+    {%- if files_to_verify is not none %}
+    where {{ clv_source_file_filter(files_to_verify) }}
+    {%- endif %}
+
+),
+
+raw_file_counts as (
+
+    select
+        source_file,
+        count(*) as raw_rows
+    from {{ ref('int_transaction_lines_unioned') }}
+    group by source_file
+
+),
+
+landed_file_counts as (
+
+    select
+        source_file,
+        count(*) as landed_rows
+    from landed_rows
+    group by source_file
+
+),
+
+file_problems as (
+
+    select
+        coalesce(raw_file_counts.source_file, landed_file_counts.source_file) as source_file,
+        cast(null as bigint) as source_row_number,
+        'file has ' || coalesce(raw_file_counts.raw_rows, 0) || ' raw rows but '
+        || coalesce(landed_file_counts.landed_rows, 0) || ' landed' as problem
+    from raw_file_counts
+    full outer join landed_file_counts
+        on raw_file_counts.source_file = landed_file_counts.source_file
+    where coalesce(raw_file_counts.raw_rows, 0) <> coalesce(landed_file_counts.landed_rows, 0)
+
+),
+
 landed_counts as (
 
     select
@@ -43,7 +93,7 @@ landed_counts as (
         count(*) as times_landed,
         min(line_revenue) as line_revenue,
         string_agg(landed_in, ', ') as landed_in
-    from landed_rows
+    from verified_landed_rows
     group by source_file, source_row_number
 
 ),
@@ -72,5 +122,13 @@ checked as (
 
 )
 
-select * from checked
+select
+    source_file,
+    source_row_number,
+    problem
+from checked
 where problem is not null
+
+union all
+
+select * from file_problems

@@ -1,10 +1,32 @@
-{%- set layout = clv_input_layout() -%}
+{#-
+    One row per build: raw rows and revenue = kept + rejected. The raw side is read from the
+    input files themselves for the files loaded since the last successful build (every file
+    on a full rebuild); files verified by an earlier build are not read again, and their raw
+    side is the lines the audit table holds for them.
+-#}
+-- depends_on: {{ ref('int_transaction_lines_audited') }}
+{% set layout = clv_input_layout() -%}
+{%- set files_to_verify = clv_files_to_verify() -%}
 
 with
 
 staged_lines as (
 
-    select * from {{ ref('int_transaction_lines_unioned') }}
+    select
+        source_file,
+        line_revenue
+    from {{ ref('int_transaction_lines_unioned') }}
+    {%- if files_to_verify is not none %}
+    where {{ clv_source_file_filter(files_to_verify) }}
+
+    union all
+
+    select
+        source_file,
+        line_revenue
+    from {{ ref('int_transaction_lines_audited') }}
+    where not {{ clv_source_file_filter(files_to_verify) }}
+    {%- endif %}
 
 ),
 

@@ -1,3 +1,7 @@
+{#- A view over the audited lines: every build, full or incremental, shows exactly the
+    lines the audit table holds, without copying them. -#}
+{{ config(materialized='view') }}
+
 with
 
 audited_lines as (
