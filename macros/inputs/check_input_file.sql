@@ -33,6 +33,7 @@
     {%- if "'" in path -%}
         {{ exceptions.raise_compiler_error("Input path " ~ path ~ " contains a single quote; rename the file or folder." ) }}
     {%- endif -%}
+    {%- do clv_input_encoding() -%}
 
     {%- set files = run_query("select file from glob('" ~ path ~ "') order by file") -%}
     {%- if files.rows | length == 0 -%}
