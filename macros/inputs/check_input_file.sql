@@ -105,3 +105,20 @@
     {%- endfor -%}
     {{ return('(' ~ (checks | join(' or ') or 'false') ~ ')') }}
 {% endmacro %}
+
+{#-
+    Fail when the input holds no data row at all (a header alone, or blank lines): a build on
+    nothing would succeed with empty tables and look like a customer base without customers.
+    Runs while int_transaction_lines_unioned compiles, once the staging view exists (when it
+    does not, as when sqlfluff compiles, there is nothing to look at).
+-#}
+{% macro clv_check_input_has_rows(staged_relation, layout) %}
+    {%- if not execute or model.resource_type == 'unit_test' or load_relation(staged_relation) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if run_query("select 1 from " ~ staged_relation ~ " limit 1").rows | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "Input " ~ clv_input_path() ~ " (layout " ~ layout ~ ") has no data rows: only a header line or blank lines."
+            ~ " There is nothing to load. Point input_path at the export that holds the transactions.") }}
+    {%- endif -%}
+{% endmacro %}
