@@ -207,15 +207,22 @@ def _number(value: float | None, spec: str) -> str:
 
 
 def format_metrics(summary: WarehouseSummary) -> list[str]:
-    """The backtest metrics table and any model that did not fit or fell back."""
-    if not summary.metrics:
+    """The backtest metrics table and any model that did not fit or fell back (also when the
+    data is too short for a backtest: then the warnings are all there is to say)."""
+    if summary.metrics:
+        lines = [
+            f"  backtest    cutoff {summary.backtest_cutoff}, next {summary.horizon_days} days,"
+            " models trained on earlier cutoffs only (marts.backtest_metrics)",
+            f"              {'model':<8}{'customers':>10}{'actual':>13}{'predicted':>13}"
+            f"{'ratio':>7}{'RMSLE':>7}{'Gini':>7}{'Spearman':>9}{'top10%':>8}{'AUC':>7}",
+        ]
+    elif summary.model_runs:
+        lines = [
+            f"  backtest    none: no customer bought before the backtest cutoff"
+            f" ({summary.horizon_days} days before the scoring cutoff)"
+        ]
+    else:
         return []
-    lines = [
-        f"  backtest    cutoff {summary.backtest_cutoff}, next {summary.horizon_days} days,"
-        " models trained on earlier cutoffs only (marts.backtest_metrics)",
-        f"              {'model':<8}{'customers':>10}{'actual':>13}{'predicted':>13}{'ratio':>7}"
-        f"{'RMSLE':>7}{'Gini':>7}{'Spearman':>9}{'top10%':>8}{'AUC':>7}",
-    ]
     for m in summary.metrics:
         lines.append(
             f"              {m.model_name:<8}{m.n_customers:>10,}{m.actual_revenue:>13,.0f}"

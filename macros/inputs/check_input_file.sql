@@ -33,6 +33,7 @@
     {%- if "'" in path -%}
         {{ exceptions.raise_compiler_error("Input path " ~ path ~ " contains a single quote; rename the file or folder." ) }}
     {%- endif -%}
+    {%- do clv_input_encoding() -%}
 
     {%- set files = run_query("select file from glob('" ~ path ~ "') order by file") -%}
     {%- if files.rows | length == 0 -%}
@@ -78,4 +79,46 @@
             ~ ". Check the delimiter and header line, rename the columns, or use the generic layout with a generic_columns mapping.") }}
     {%- endif -%}
     {{ return(resolved) }}
+{% endmacro %}
+
+{#-
+    is_malformed_line of a header-based CSV file: a line with fewer fields than the header
+    (cut off, as the last line of an interrupted export is) or, among the lines DuckDB samples
+    to detect the dialect, more. The source reads such files with null_padding and
+    nullstr = chr(1): an empty field is '' and only a field the line lacks is null, while
+    fields beyond the header land in extra columns. The header's own field count comes from
+    its first line read without a header. (A longer line after the sample stops the scan with
+    DuckDB's "Expected Number of Columns" error, which clv_explain_input_errors explains.)
+    Parquet files have no lines: false.
+-#}
+{% macro clv_line_field_check(source_relation) %}
+    {%- if not execute or model.resource_type == 'unit_test' or clv_input_path().lower().endswith('.parquet') -%}
+        {{ return('false') }}
+    {%- endif -%}
+    {%- set relation_sql = source_relation | string -%}
+    {%- set header_line = run_query(
+        "select * exclude (filename) from " ~ relation_sql.replace('header = true', 'header = false') ~ " limit 1") -%}
+    {%- set header_fields = header_line.rows[0] | reject('none') | list | length if header_line.rows else 0 -%}
+    {%- set checks = [] -%}
+    {%- for row in run_query("describe select * from " ~ relation_sql).rows if row[0] != 'filename' -%}
+        {%- do checks.append(adapter.quote(row[0]) ~ (' is null' if loop.index <= header_fields else ' is not null')) -%}
+    {%- endfor -%}
+    {{ return('(' ~ (checks | join(' or ') or 'false') ~ ')') }}
+{% endmacro %}
+
+{#-
+    Fail when the input holds no data row at all (a header alone, or blank lines): a build on
+    nothing would succeed with empty tables and look like a customer base without customers.
+    Runs while int_transaction_lines_unioned compiles, once the staging view exists (when it
+    does not, as when sqlfluff compiles, there is nothing to look at).
+-#}
+{% macro clv_check_input_has_rows(staged_relation, layout) %}
+    {%- if not execute or model.resource_type == 'unit_test' or load_relation(staged_relation) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if run_query("select 1 from " ~ staged_relation ~ " limit 1").rows | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "Input " ~ clv_input_path() ~ " (layout " ~ layout ~ ") has no data rows: only a header line or blank lines."
+            ~ " There is nothing to load. Point input_path at the export that holds the transactions.") }}
+    {%- endif -%}
 {% endmacro %}

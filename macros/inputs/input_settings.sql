@@ -26,6 +26,22 @@
     {{ return(var('input_path', env_var('CLV_INPUT_PATH', default)) | string | trim) }}
 {% endmacro %}
 
+{% macro clv_input_encodings() %}
+    {#- The encodings DuckDB's CSV reader decodes without an extension. -#}
+    {{ return(['utf-8', 'utf-16', 'latin-1']) }}
+{% endmacro %}
+
+{% macro clv_input_encoding() %}
+    {#- The text encoding of CSV and CDNOW files. The source YAML files repeat this lookup. -#}
+    {%- set encoding = var('input_encoding', env_var('CLV_INPUT_ENCODING', 'utf-8')) | string | trim | lower -%}
+    {%- if encoding not in clv_input_encodings() -%}
+        {{ exceptions.raise_compiler_error(
+            "Unknown input_encoding '" ~ encoding ~ "' (from the var input_encoding or CLV_INPUT_ENCODING). Use one of: "
+            ~ clv_input_encodings() | join(', ') ~ ", or re-encode the file as UTF-8.") }}
+    {%- endif -%}
+    {{ return(encoding) }}
+{% endmacro %}
+
 {% macro clv_as_of_date() %}
     {#- 'YYYY-MM-DD' or none. Validated here so a typo fails before any model runs. -#}
     {%- set raw = var('as_of_date', none) or env_var('CLV_AS_OF_DATE', '') -%}

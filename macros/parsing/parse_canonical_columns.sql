@@ -45,6 +45,11 @@
     decimal(18, 4)
 {%- endmacro %}
 
+{#- Sums of money over lines: each line fits decimal(18, 4), their totals need more digits. -#}
+{% macro clv_money_total_type() -%}
+    decimal(38, 4)
+{%- endmacro %}
+
 {% macro clv_parsed_columns() -%}
     {%- set ordered_at = clv_try_parse_timestamp(clv_clean_text('ordered_at_raw'), var('timestamp_formats')) -%}
     {%- set quantity = clv_parse_number('quantity_raw') -%}

@@ -5,11 +5,13 @@
 -#}
 {{ config(materialized='view') }}
 {%- set layout = clv_input_layout() -%}
-
-{% if layout == 'cdnow' -%}
-select * from {{ ref('stg_cdnow__purchases') }}
+{%- if layout == 'cdnow' -%}
+{%- set staged = ref('stg_cdnow__purchases') -%}
 {%- elif layout == 'online_retail' -%}
-select * from {{ ref('stg_online_retail__invoice_lines') }}
+{%- set staged = ref('stg_online_retail__invoice_lines') -%}
 {%- else -%}
-select * from {{ ref('stg_generic__transactions') }}
-{%- endif %}
+{%- set staged = ref('stg_generic__transactions') -%}
+{%- endif -%}
+{%- do clv_check_input_has_rows(staged, layout) -%}
+
+select * from {{ staged }}

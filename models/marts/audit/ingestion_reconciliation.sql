@@ -87,9 +87,9 @@ final as (
         kept_totals.kept_customers,
 
         -- money
-        cast(raw_totals.raw_revenue as {{ clv_money_type() }}) as raw_revenue,
-        cast(kept_totals.kept_revenue as {{ clv_money_type() }}) as kept_revenue,
-        cast(rejected_totals.rejected_revenue as {{ clv_money_type() }}) as rejected_revenue,
+        cast(raw_totals.raw_revenue as {{ clv_money_total_type() }}) as raw_revenue,
+        cast(kept_totals.kept_revenue as {{ clv_money_total_type() }}) as kept_revenue,
+        cast(rejected_totals.rejected_revenue as {{ clv_money_total_type() }}) as rejected_revenue,
 
         -- dates
         kept_totals.first_order_date,

@@ -30,7 +30,7 @@ final as (
         cast(rejection_reasons.priority as integer) as priority,
         rejection_reasons.description,
         coalesce(counted.rejected_rows, 0) as rejected_rows,
-        cast(coalesce(counted.rejected_revenue, 0) as {{ clv_money_type() }}) as rejected_revenue
+        cast(coalesce(counted.rejected_revenue, 0) as {{ clv_money_total_type() }}) as rejected_revenue
     from rejection_reasons
     left join counted
         on rejection_reasons.rejection_reason = counted.rejection_reason

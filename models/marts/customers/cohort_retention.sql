@@ -88,8 +88,8 @@ final as (
             as retention_rate,
 
         -- money (input currency)
-        cast(coalesce(monthly_activity.revenue, 0) as {{ clv_money_type() }}) as revenue,
-        cast(coalesce(monthly_activity.net_revenue, 0) as {{ clv_money_type() }}) as net_revenue,
+        cast(coalesce(monthly_activity.revenue, 0) as {{ clv_money_total_type() }}) as revenue,
+        cast(coalesce(monthly_activity.net_revenue, 0) as {{ clv_money_total_type() }}) as net_revenue,
         cast(coalesce(monthly_activity.revenue, 0) as double) / cohort_months.cohort_customers
             as revenue_per_cohort_customer,
         sum(cast(coalesce(monthly_activity.revenue, 0) as double)) over (

@@ -66,10 +66,10 @@ final as (
         cast(units_returned as double) as units_returned,
 
         -- money (input currency)
-        cast(revenue as {{ clv_money_type() }}) as revenue,
-        cast(gross_revenue as {{ clv_money_type() }}) as gross_revenue,
-        cast(returned_revenue as {{ clv_money_type() }}) as returned_revenue,
-        cast(net_revenue as {{ clv_money_type() }}) as net_revenue,
+        cast(revenue as {{ clv_money_total_type() }}) as revenue,
+        cast(gross_revenue as {{ clv_money_total_type() }}) as gross_revenue,
+        cast(returned_revenue as {{ clv_money_total_type() }}) as returned_revenue,
+        cast(net_revenue as {{ clv_money_total_type() }}) as net_revenue,
         cast(returned_revenue as double) / nullif(gross_revenue, 0) as return_rate_revenue,
 
         -- flags

@@ -36,10 +36,12 @@ data_lines as (
             partition by source_file order by file_line_number
         ) as source_row_number
     from fields
-    -- a header is a first line whose first field is not a number
+    -- a header is a first line whose first two fields are not numbers (a data line's second
+    -- field is its date, or the sample id, even when the customer id is not a number)
     where
         file_line_number > 1
         or {{ clv_regexp_full_match('line_fields[1]', '[0-9]+([.][0-9]*)?') }}
+        or {{ clv_regexp_full_match('line_fields[2]', '[0-9]+([.][0-9]*)?') }}
 
 ),
 

@@ -34,7 +34,8 @@ renamed as (
         -- lineage
         source_file,
         file_line_number as source_row_number,
-        false as is_malformed_line,
+        -- a line with fewer (or more) fields than the header
+        {{ clv_line_field_check(source('online_retail', 'invoice_lines')) }} as is_malformed_line,
 
         -- raw values as text, renamed to the canonical names
         {{ clv_raw_text_columns(columns, 'file_line_number') }},
