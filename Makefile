@@ -2,6 +2,7 @@
 #   make run    create .venv, install the pinned stack, build the warehouse on CDNOW, print a summary
 #   make test   create .venv, install the pinned stack and test tools, lint, run every test
 # Other targets: make dashboards | make docs | make lint | make clean | make lock
+#   make bench SIZE=10m   the scale benchmark (bench/README.md); results in bench/results/
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -13,7 +14,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: run test lint docs dashboards clean lock
+.PHONY: run test lint docs dashboards clean lock bench
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "CLV Warehouse needs Python 3.11; found %d.%d at $(PYTHON). Set PYTHON=/path/to/python3.11." % v[:2])'
@@ -35,6 +36,12 @@ run: $(VENV)/.runtime
 dashboards: $(VENV)/.runtime
 	$(BIN)/clv publish
 	$(BIN)/clv dashboards
+
+# The scale benchmark on SIZE generated lines (bench/README.md). BENCH_ARGS adds options,
+# e.g. BENCH_ARGS="--pandas-max-lines 10m --work-dir /data/bench".
+SIZE ?= 1m
+bench: $(VENV)/.runtime
+	$(BIN)/clv bench --lines $(SIZE) $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

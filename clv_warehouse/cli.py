@@ -11,6 +11,8 @@
     clv generate --lines 10m --layout online_retail|generic --out DIR [--seed 42]
                  [--customers N] [--append-day]
                                   (synthetic Parquet data and manifest.json, see README)
+    clv bench --lines 10m [--layout online_retail] [--work-dir bench/work] [--pandas-max-lines 30m]
+                                  (the scale benchmark: bench/README.md)
     clv paths
 
 Defaults come from the CLV_* environment variables (see profiles.yml and the README).
@@ -175,6 +177,12 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from clv_warehouse.bench import run
+
+    return run.main(args)
+
+
 def _paths(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(f"warehouse     {settings.absolute_warehouse_path()}")
@@ -254,6 +262,14 @@ def parser() -> argparse.ArgumentParser:
     generate_command.add_argument("--threads", type=int, default=2, help="DuckDB threads")
     generate_command.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit")
     generate_command.set_defaults(handler=_generate)
+
+    bench = commands.add_parser(
+        "bench", help="measure generation, scan floor, staged build, pandas route, incremental"
+    )
+    from clv_warehouse.bench.run import add_arguments as add_bench_arguments
+
+    add_bench_arguments(bench)
+    bench.set_defaults(handler=_bench)
 
     paths = commands.add_parser("paths", help="print where the warehouse and default input are")
     paths.add_argument("--warehouse", help="DuckDB file (CLV_DUCKDB_PATH)")

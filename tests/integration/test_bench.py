@@ -1,0 +1,63 @@
+"""`clv bench` end to end on a tiny input: every step, stage and ratio is in the results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clv_warehouse import cli
+from clv_warehouse.bench.stages import STAGES
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_measures_every_step_on_a_tiny_input(tmp_path):
+    # --quick: fewer XGBoost candidates and rounds; --incremental-build single: the rebuild
+    # as one dbt build, so the test pays 8 dbt start-ups instead of 14.
+    exit_code = cli.main(
+        [
+            "bench",
+            "--lines",
+            "5k",
+            "--quick",
+            "--incremental-build",
+            "single",
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--results-dir",
+            str(tmp_path / "results"),
+        ]
+    )
+    results_file = tmp_path / "results" / "online_retail_5k_quick.json"
+    results = json.loads(results_file.read_text())
+    assert exit_code == 0, json.dumps(results["steps"], indent=1)[-3000:]
+    assert results["status"] == "complete"
+    steps = results["steps"]
+    for name in ("generate", "scan_floor", "dbt_parse", "full_build", "pandas_route"):
+        assert steps[name]["status"] == "ok", name
+    assert steps["scan_floor"]["result"]["lines"] == 5000
+    stages = steps["full_build"]["stages"]
+    assert [stage["name"] for stage in stages] == [stage.name for stage in STAGES]
+    assert all(stage["seconds"] > 0 and stage["peak_rss_bytes"] > 0 for stage in stages)
+    assert steps["full_build"]["reconciliation"]["is_reconciled"]
+    agreement = steps["pandas_route"]["agreement"]
+    assert agreement["agrees"], agreement
+    assert steps["append_day"]["lines"] > 0
+    incremental = steps["incremental_build"]
+    assert incremental["status"] == "ok"
+    assert incremental["reconciliation"]["raw_rows"] == 5000 + steps["append_day"]["lines"]
+    assert incremental["reconciliation"]["is_reconciled"]
+    ratios = results["ratios"]
+    for name in (
+        "pandas_over_sql_features_time",
+        "sql_features_over_scan_floor",
+        "feature_stage_over_scan_floor",
+        "incremental_over_full_build",
+    ):
+        assert ratios[name]["value"] > 0, name
+    assert results["machine"]["cpu_cores"]
+    assert results["machine"]["duckdb"]
+    markdown = results_file.with_suffix(".md").read_text()
+    assert "full build 6 reporting" in markdown
+    assert "incremental_over_full_build" in markdown
