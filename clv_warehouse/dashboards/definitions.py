@@ -56,6 +56,7 @@ class Filter:
 class Card:
     dashboard: str
     analysis: str
+    card_key: str
     name: str
     description: str
     display: str
@@ -69,8 +70,9 @@ class Card:
 
     @property
     def key(self) -> str:
-        """Stable identity of the card in Metabase: its dashboard and analysis."""
-        return f"{self.dashboard}/{self.analysis}"
+        """Stable identity of the card in Metabase: its dashboard and its key (by default its
+        analysis; several cards can chart one analysis under different keys)."""
+        return f"{self.dashboard}/{self.card_key}"
 
     def visualization_settings(self) -> dict[str, Any]:
         """The settings as Metabase stores them, with the number formats per column."""
@@ -156,9 +158,11 @@ def _card(dashboard: str, raw: dict, where: str) -> Card:
             f"{where}: place {place} is off Metabase's {GRID_COLUMNS}-column grid"
             f" (col + width must be at most {GRID_COLUMNS})"
         )
+    analysis = _required(raw, "analysis", where)
     return Card(
         dashboard=dashboard,
-        analysis=_required(raw, "analysis", where),
+        analysis=analysis,
+        card_key=raw.get("key", analysis),
         name=_required(raw, "name", where),
         description=raw.get("description", ""),
         display=_required(raw, "display", where),
@@ -183,7 +187,7 @@ def _check_overlaps(dashboard: Dashboard) -> None:
                 and second.row < first.row + first.height
             ):
                 raise DefinitionError(
-                    f"dashboard {dashboard.key}: cards {first.analysis} and {second.analysis}"
+                    f"dashboard {dashboard.key}: cards {first.card_key} and {second.card_key}"
                     " overlap"
                 )
 
@@ -228,5 +232,7 @@ def load_definitions(
         )
     names = [card.key for card in definitions.cards()]
     if len(names) != len(set(names)):
-        raise DefinitionError(f"{path.name}: a dashboard shows the same analysis twice")
+        raise DefinitionError(
+            f"{path.name}: two cards of a dashboard have one key; give one of them a `key`"
+        )
     return definitions

@@ -227,7 +227,7 @@ def test_a_changed_definition_updates_in_place_and_archives_what_is_gone(
     text = text.replace("name: Cohorts\n", "name: Customer cohorts\n")
     text = text.replace("place: [15, 0, 24, 8]", "place: [15, 0, 12, 8]")
     cut = text.index("      - analysis: cohort_sizes")
-    end = text.index("      - analysis: revenue_by_cohort")
+    end = text.index("      - analysis: cohort_months")
     definitions.write_text(
         text[:cut] + text[end:].replace("place: [0, 12, 12, 6]", "place: [0, 0, 24, 6]")
     )
@@ -265,66 +265,34 @@ def _failed(result) -> str:
     return result.stderr
 
 
-def test_wrong_url(cdnow_build, published):
+@pytest.mark.parametrize(
+    ("url", "credentials", "message"),
+    [
+        (
+            "http://127.0.0.1:9",
+            {"METABASE_API_KEY": "x"},
+            "Cannot reach Metabase at http://127.0.0.1:9",
+        ),
+        ("{server}/not-metabase", {"METABASE_API_KEY": "x"}, "does not look like Metabase"),
+        ("{server}", {"METABASE_API_KEY": "wrong"}, "rejected the API key in METABASE_API_KEY"),
+        (
+            "{server}",
+            {"METABASE_USER": "admin@example.com", "METABASE_PASSWORD": "wrong"},
+            "rejected the login of METABASE_USER (admin@example.com)",
+        ),
+        ("{server}", {}, "No Metabase credentials: set METABASE_API_KEY"),
+    ],
+    ids=["wrong_url", "not_metabase", "bad_api_key", "bad_password", "no_credentials"],
+)
+def test_clear_errors_before_anything_is_written(
+    cdnow_build, published, error_server, url, credentials, message
+):
+    url = url.format(server=error_server.url)
     output = _failed(
-        _clv(
-            ["dashboards"],
-            cdnow_build.warehouse,
-            published,
-            METABASE_URL="http://127.0.0.1:9",
-            METABASE_API_KEY="x",
-        )
+        _clv(["dashboards"], cdnow_build.warehouse, published, METABASE_URL=url, **credentials)
     )
-    assert "Cannot reach Metabase at http://127.0.0.1:9" in output
-    assert "METABASE_URL" in output
-
-
-def test_url_that_is_not_metabase(cdnow_build, published, error_server):
-    output = _failed(
-        _clv(
-            ["dashboards"],
-            cdnow_build.warehouse,
-            published,
-            METABASE_URL=error_server.url + "/not-metabase",
-            METABASE_API_KEY="x",
-        )
-    )
-    assert "does not look like Metabase" in output
-
-
-def test_bad_api_key(cdnow_build, published, error_server):
-    output = _failed(
-        _clv(
-            ["dashboards"],
-            cdnow_build.warehouse,
-            published,
-            METABASE_URL=error_server.url,
-            METABASE_API_KEY="wrong",
-        )
-    )
-    assert "rejected the API key in METABASE_API_KEY" in output
-
-
-def test_bad_password(cdnow_build, published, error_server):
-    output = _failed(
-        _clv(
-            ["dashboards"],
-            cdnow_build.warehouse,
-            published,
-            METABASE_URL=error_server.url,
-            METABASE_USER="admin@example.com",
-            METABASE_PASSWORD="wrong",
-        )
-    )
-    assert "rejected the login of METABASE_USER (admin@example.com)" in output
-
-
-def test_no_credentials(cdnow_build, published, error_server):
-    output = _failed(
-        _clv(["dashboards"], cdnow_build.warehouse, published, METABASE_URL=error_server.url)
-    )
-    assert "METABASE_API_KEY" in output
-    assert "METABASE_PASSWORD" in output
+    assert message in output
+    assert error_server.metabase.writes() == []
 
 
 def test_missing_published_copy(cdnow_build, tmp_path, error_server):

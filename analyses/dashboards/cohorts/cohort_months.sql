@@ -1,5 +1,6 @@
--- Cohorts: cumulative revenue per customer of each acquisition month, by months since
--- acquisition: which cohorts are worth more over time.
+-- Cohorts: each acquisition month's customers, month by month since their first purchase:
+-- revenue of each calendar month and the cumulative revenue per cohort customer (filter: up
+-- to this many months since acquisition, default all).
 
 with
 
@@ -12,8 +13,10 @@ retention as (
 final as (
 
     select
-        months_since_acquisition,
+        activity_month,
         strftime(acquisition_month, '%Y-%m') as acquisition_month,
+        months_since_acquisition,
+        revenue,
         cumulative_revenue_per_cohort_customer
     from retention
     where is_complete_month

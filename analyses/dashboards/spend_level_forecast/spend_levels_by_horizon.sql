@@ -1,5 +1,6 @@
--- Spend-level forecast: revenue by spend level, last horizon vs predicted for the next. The
--- level is the customer's level in each period, so the bars compare like with like.
+-- Spend-level forecast: per spend level, the customers and revenue of the last horizon (the
+-- days before the scoring cutoff) and what the model predicts for the next one (level 0 =
+-- unlikely to buy; otherwise the level of their spend if they buy). Filter: model.
 
 with
 
@@ -14,6 +15,8 @@ final as (
 
     select
         cast(spend_level as varchar) || '. ' || level_name as spend_level,
+        current_customers as customers_last_horizon,
+        predicted_customers as customers_next_horizon,
         current_revenue as revenue_last_horizon,
         predicted_revenue as predicted_revenue_next_horizon
     from level_revenue
