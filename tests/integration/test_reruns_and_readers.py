@@ -2,8 +2,9 @@
 the same tables as a clean build, and a reader of the published copy keeps reading a
 consistent warehouse while the next build runs and is published.
 
-The input is the online-retail fixture: first without its last five lines (build 1), then
-whole (build 2, killed midway, then rerun). A reader process watches the published copy the
+The input is the online-retail fixture in an export folder: first without its last five lines
+(build 1), then with a second export holding those five (build 2, incremental, killed midway,
+then rerun). A reader process watches the published copy the
 whole time: one reader process holds one connection open throughout, another opens a
 fresh connection for each look. (They must be two processes: DuckDB shares one open
 database between the connections of a process, so a fresh connection in a process that
@@ -66,7 +67,7 @@ while not os.path.exists(stop):
 
 
 def _dbt_build_killed_midway(work_dir: Path, input_path: Path, warehouse: Path) -> str:
-    """Start `dbt build`, kill it (SIGKILL) once the customer-day aggregate is rebuilt."""
+    """Start `dbt build`, kill it (SIGKILL) once the customer-day aggregate is updated."""
     settings = BuildSettings(
         layout="online_retail", input_path=input_path, warehouse_path=warehouse, as_of_date=AS_OF
     )
@@ -97,7 +98,7 @@ def _dbt_build_killed_midway(work_dir: Path, input_path: Path, warehouse: Path) 
     seen = []
     for line in process.stdout:
         seen.append(line)
-        if "OK created sql table model intermediate.int_orders_grouped_to_days" in line:
+        if "OK created sql incremental model intermediate.int_orders_grouped_to_days" in line:
             os.killpg(process.pid, signal.SIGKILL)
             break
     process.wait()
@@ -133,16 +134,14 @@ def _watching(published: Path, action) -> tuple[list[dict], str]:
 def scenario(tmp_path_factory):
     work = tmp_path_factory.mktemp("reruns")
     lines = FIXTURE.read_text().splitlines(keepends=True)
-    # the same file name in both versions, as a refreshed export would be
-    (work / "v1").mkdir()
-    (work / "v2").mkdir()
-    first_input = work / "v1" / "invoice_lines.csv"
-    first_input.write_text("".join(lines[:-5]))
-    second_input = work / "v2" / "invoice_lines.csv"
-    second_input.write_text("".join(lines))
-
-    first = build_warehouse(work / "live", "online_retail", first_input, as_of_date=AS_OF)
+    # an export folder: the first export, then a second one with five more lines
+    exports = work / "exports"
+    exports.mkdir()
+    (exports / "2011-12-01.csv").write_text("".join(lines[:-5]))
+    exports_glob = exports / "*.csv"
+    first = build_warehouse(work / "live", "online_retail", exports_glob, as_of_date=AS_OF)
     first.assert_succeeded()
+    (exports / "2011-12-09.csv").write_text(lines[0] + "".join(lines[-5:]))
     first_raw = first.rows("select raw_rows from marts.ingestion_reconciliation")[0][0]
     published = publish(first.warehouse, work / "published" / first.warehouse.name).path
     first_hashes = table_content_hashes(published)
@@ -151,21 +150,21 @@ def scenario(tmp_path_factory):
 
     def kill_rebuild_and_publish():
         outcome["killed_log"] = _dbt_build_killed_midway(
-            work / "live", second_input, first.warehouse
+            work / "live", exports_glob, first.warehouse
         )
         try:
             publish(first.warehouse, published)
         except PublishError as error:
             outcome["refused"] = str(error)
         outcome["hashes_after_kill"] = table_content_hashes(published)
-        rerun = build_warehouse(work / "live", "online_retail", second_input, as_of_date=AS_OF)
+        rerun = build_warehouse(work / "live", "online_retail", exports_glob, as_of_date=AS_OF)
         rerun.assert_succeeded()
         publish(rerun.warehouse, published)
         outcome["rerun"] = rerun
 
     observations, reader_errors = _watching(published, kill_rebuild_and_publish)
     rerun = outcome["rerun"]
-    clean = build_warehouse(work / "clean", "online_retail", second_input, as_of_date=AS_OF)
+    clean = build_warehouse(work / "clean", "online_retail", exports_glob, as_of_date=AS_OF)
     clean.assert_succeeded()
     return {
         "first_raw": first_raw,
