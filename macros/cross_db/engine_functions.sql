@@ -12,6 +12,22 @@
     regexp_full_match({{ expression }}, '{{ pattern }}')
 {%- endmacro %}
 
+{#-
+    expression in (quoted_values...). On DuckDB a list_contains, not `in (...)`: the optimizer
+    turns an in-list of constants into a join with the list, which cannot be pruned from a view,
+    so every query of the staging view (even one reading only its keys) paid 20 such joins over
+    every raw line (7 s of 10 M lines; 0.03 s as list_contains).
+-#}
+{% macro clv_text_is_one_of(expression, quoted_values) -%}
+    {{ return(adapter.dispatch('clv_text_is_one_of', 'clv_warehouse')(expression, quoted_values)) }}
+{%- endmacro %}
+{% macro default__clv_text_is_one_of(expression, quoted_values) -%}
+    {{ expression }} in ({{ quoted_values | join(', ') }})
+{%- endmacro %}
+{% macro duckdb__clv_text_is_one_of(expression, quoted_values) -%}
+    list_contains([{{ quoted_values | join(', ') }}], {{ expression }})
+{%- endmacro %}
+
 {#- ISO 8601 first, then each format in order; null when none matches. -#}
 {% macro clv_try_parse_timestamp(expression, formats) -%}
     {{ return(adapter.dispatch('clv_try_parse_timestamp', 'clv_warehouse')(expression, formats)) }}

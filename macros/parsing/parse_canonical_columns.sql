@@ -5,18 +5,18 @@
     null here; int_transaction_lines_audited turns that into a rejection with a reason.
 -#}
 
-{% macro clv_missing_markers_sql() %}
+{% macro clv_missing_markers() %}
     {%- set markers = [] -%}
     {%- for marker in var('missing_value_markers') -%}
         {%- do markers.append("'" ~ (marker | lower | replace("'", "''")) ~ "'") -%}
     {%- endfor -%}
-    {{ return('(' ~ markers | join(', ') ~ ')') }}
+    {{ return(markers) }}
 {% endmacro %}
 
 {#- Trimmed text, null when blank or a "missing" marker such as (blank), nan or null. -#}
 {% macro clv_clean_text(expression) -%}
     case
-        when lower(trim({{ expression }})) in {{ clv_missing_markers_sql() }} then null
+        when {{ clv_text_is_one_of('lower(trim(' ~ expression ~ '))', clv_missing_markers()) }} then null
         else trim({{ expression }})
     end
 {%- endmacro %}

@@ -65,6 +65,37 @@ keyed as (
 
 ),
 
+-- exact copies within the batch. Lines are first grouped by their hash alone (cheap): only
+-- the few lines whose hash repeats are then compared on all their raw values, in file order.
+repeated_line_keys as (
+
+    select line_key
+    from keyed
+    group by line_key
+    having count(*) > 1
+
+),
+
+later_copies as (
+
+    select
+        source_file,
+        source_row_number
+    from (
+        select
+            source_file,
+            source_row_number,
+            row_number() over (
+                partition by line_key, raw_line
+                order by source_file, source_row_number
+            ) as copy_number
+        from keyed
+        where line_key in (select repeated_line_keys.line_key from repeated_line_keys)
+    ) as candidates
+    where copy_number > 1
+
+),
+
 {% if is_incremental() -%}
 earlier_copies as (
 
@@ -103,10 +134,7 @@ checked as (
 
         -- the second and later copies of a line whose raw values are all equal
         (
-            row_number() over (
-                partition by keyed.line_key, keyed.raw_line
-                order by keyed.source_file, keyed.source_row_number
-            ) > 1
+            later_copies.source_file is not null
             {%- if is_incremental() %}
             or exists (
                 select 1
@@ -127,6 +155,9 @@ checked as (
     from keyed
     left join non_product_codes
         on upper(keyed.product_id) = non_product_codes.product_code
+    left join later_copies
+        on keyed.source_file = later_copies.source_file
+        and keyed.source_row_number = later_copies.source_row_number
 
 ),
 
