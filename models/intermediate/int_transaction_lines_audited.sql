@@ -25,33 +25,19 @@
 {%- set as_of_date = clv_as_of_date() -%}
 {%- set loaded_files = clv_check_incremental_load(this) if is_incremental() else [] -%}
 {%- set raw_columns = clv_raw_line_columns() -%}
+{%- set unioned = ref('int_transaction_lines_unioned') -%}
+
+{%- set line_key = 'hash(' ~ raw_columns | join(', ') ~ ')' -%}
+{%- set raw_line = 'struct_pack(' ~ raw_columns | join(', ') ~ ')' -%}
+{%- set keyed_raw_line = 'struct_pack(keyed.' ~ raw_columns | join(', keyed.') ~ ')' -%}
 
 with
 
-new_lines as (
-
-    select * from {{ ref('int_transaction_lines_unioned') }}
-    {% if loaded_files -%}
-    where not {{ clv_source_file_filter(loaded_files) }}
-    {%- endif %}
-
-),
-
+-- the batch: the lines of new files, and lines rejected only for their date, which the moved
+-- as-of date may now allow (clv_audit_batch)
 staged_lines as (
 
-    select
-        *,
-        cast('{{ run_started_at }}' as timestamp) as loaded_at
-    from new_lines
-    {% if is_incremental() -%}
-    union all by name
-    -- rejected only for their date, which the moved as-of date may now allow
-    select
-        {{ clv_staged_line_columns() | join(', ') }},
-        loaded_at
-    from {{ this }}
-    where rejection_reason = 'date_after_as_of'
-    {%- endif %}
+    {{ clv_audit_batch(unioned, this, loaded_files, clv_staged_line_columns(), with_loaded_at=true) }}
 
 ),
 
@@ -59,19 +45,18 @@ keyed as (
 
     select
         *,
-        hash({{ raw_columns | join(', ') }}) as line_key,
-        struct_pack({{ raw_columns | join(', ') }}) as raw_line
+        {{ line_key }} as line_key
     from staged_lines
 
 ),
 
--- exact copies within the batch. Lines are first grouped by their hash alone (cheap): only
--- the few lines whose hash repeats are then compared on all their raw values, in file order.
+-- exact copies within the batch. Lines are first grouped by the hash of their raw values
+-- (cheap); only the few lines whose hash repeats are compared on all their raw values.
 repeated_line_keys as (
 
-    select line_key
-    from keyed
-    group by line_key
+    select {{ line_key }} as line_key
+    from ({{ clv_audit_batch(unioned, this, loaded_files, raw_columns) }}) as batch_lines
+    group by 1
     having count(*) > 1
 
 ),
@@ -86,11 +71,11 @@ later_copies as (
             source_file,
             source_row_number,
             row_number() over (
-                partition by line_key, raw_line
+                partition by {{ line_key }}, {{ raw_line }}
                 order by source_file, source_row_number
             ) as copy_number
-        from keyed
-        where line_key in (select repeated_line_keys.line_key from repeated_line_keys)
+        from ({{ clv_audit_batch(unioned, this, loaded_files, ['source_file', 'source_row_number'] + raw_columns) }}) as batch_lines
+        where {{ line_key }} in (select repeated_line_keys.line_key from repeated_line_keys)
     ) as candidates
     where copy_number > 1
 
@@ -104,9 +89,9 @@ earlier_copies as (
         source_file,
         source_row_number,
         line_key,
-        struct_pack({{ raw_columns | join(', ') }}) as raw_line
+        {{ raw_line }} as raw_line
     from {{ this }}
-    where line_key in (select keyed.line_key from keyed)
+    where line_key in (select {{ line_key }} from ({{ clv_audit_batch(unioned, this, loaded_files, raw_columns) }}) as batch_lines)
 
 ),
 
@@ -140,7 +125,7 @@ checked as (
                 select 1
                 from earlier_copies
                 where earlier_copies.line_key = keyed.line_key
-                    and earlier_copies.raw_line = keyed.raw_line
+                    and earlier_copies.raw_line = {{ keyed_raw_line }}
                     and (
                         earlier_copies.source_file < keyed.source_file
                         or (

@@ -3,6 +3,7 @@ with its reason, every other row is kept, and nothing else is lost."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -150,3 +151,42 @@ def test_generic_parquet_gives_the_same_result_as_csv(build_of, tmp_path):
     )
     features = "select * exclude (country) from marts.customer_features order by customer_id"
     assert parquet_build.rows(features) == csv_build.rows(features)
+
+
+def test_the_row_by_row_reconciliation_test_finds_lost_changed_and_doubled_rows(build_of, tmp_path):
+    """tests/dbt/assert_every_raw_row_kept_or_rejected_once.sql, as this build compiled it,
+    on a copy of the warehouse whose audit table lost a row, changed a revenue, landed a row
+    twice, and holds a line that is not in the input."""
+    build = build_of("online_retail")
+    compiled = next(
+        (build.warehouse.parent / "target" / "compiled").rglob(
+            "assert_every_raw_row_kept_or_rejected_once.sql"
+        )
+    )
+    copy = tmp_path / build.warehouse.name  # same file name: same catalog name
+    shutil.copyfile(build.warehouse, copy)
+    audited = "intermediate.int_transaction_lines_audited"
+    with duckdb.connect(str(copy)) as con:
+        assert con.execute(compiled.read_text()).fetchall() == []
+        (file,) = con.execute(f"select any_value(source_file) from {audited}").fetchone()
+        con.execute(f"delete from {audited} where source_row_number = 2")
+        con.execute(
+            f"update {audited} set line_revenue = line_revenue + 1 where source_row_number = 3"
+        )
+        con.execute(f"insert into {audited} select * from {audited} where source_row_number = 4")
+        con.execute(
+            f"insert into {audited} select * replace (100000 as source_row_number)"
+            f" from {audited} where source_row_number = 5"
+        )
+        problems = con.execute(compiled.read_text()).fetchall()
+    (raw,) = build.rows("select raw_rows from marts.ingestion_reconciliation")[0]
+    assert sorted(problems, key=str) == sorted(
+        [
+            (file, 2, "raw row in neither transactions nor transaction_rejections"),
+            (file, 3, "revenue changed on the way"),
+            (file, 100000, "row landed that is not in the raw input"),
+            # row 4 landed twice, row 2 not at all, row 100000 is extra: one more than raw
+            (file, None, f"file has {raw} raw rows but {raw + 1} landed"),
+        ],
+        key=str,
+    )
