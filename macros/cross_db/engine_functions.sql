@@ -46,6 +46,15 @@
     case when isfinite(try_cast({{ expression }} as double)) then try_cast({{ expression }} as double) end
 {%- endmacro %}
 
+{#- Value of `expression` on the row where `order_by` is smallest; rows with a null order_by
+    are ignored. -#}
+{% macro clv_first_value_by(expression, order_by) -%}
+    {{ return(adapter.dispatch('clv_first_value_by', 'clv_warehouse')(expression, order_by)) }}
+{%- endmacro %}
+{% macro default__clv_first_value_by(expression, order_by) -%}
+    arg_min({{ expression }}, {{ order_by }})
+{%- endmacro %}
+
 {#- Value of `expression` on the row where `order_by` is largest, ignoring null values. -#}
 {% macro clv_last_value_by(expression, order_by) -%}
     {{ return(adapter.dispatch('clv_last_value_by', 'clv_warehouse')(expression, order_by)) }}

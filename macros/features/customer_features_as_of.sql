@@ -53,34 +53,30 @@ visible_days as (
 
 ),
 
-purchase_day_bounds as (
-
-    select
-        customer_id,
-        cutoff_date,
-        min(order_date) as first_purchase_date,
-        max(order_date) as last_purchase_date,
-        -- the only purchase day without a previous one is the first
-        min(case when days_since_previous_purchase_day is not null then order_date end)
-            as second_purchase_date
-    from visible_days
-    where is_purchase_day
-    group by customer_id, cutoff_date
-
-),
-
+-- one pass over visible_days: DuckDB would materialize a CTE read twice, and visible_days
+-- is every customer-day repeated for every later cutoff
 aggregated as (
 
     select
         visible_days.customer_id,
         visible_days.cutoff_date,
-        purchase_day_bounds.first_purchase_date,
-        purchase_day_bounds.last_purchase_date,
-        purchase_day_bounds.second_purchase_date,
-        {{ dbt.datediff('purchase_day_bounds.first_purchase_date', 'visible_days.cutoff_date', 'day') }}
-            as days_since_first_purchase,
-        {{ dbt.datediff('purchase_day_bounds.last_purchase_date', 'visible_days.cutoff_date', 'day') }}
-            as days_since_last_purchase,
+
+        -- dates: the first, last and second purchase days before the cutoff
+        min(case when visible_days.is_purchase_day then visible_days.order_date end)
+            as first_purchase_date,
+        max(case when visible_days.is_purchase_day then visible_days.order_date end)
+            as last_purchase_date,
+        -- the only purchase day without a previous one is the first
+        min(case
+            when visible_days.is_purchase_day and visible_days.days_since_previous_purchase_day is not null
+                then visible_days.order_date
+        end) as second_purchase_date,
+        {{ dbt.datediff(
+            'min(case when visible_days.is_purchase_day then visible_days.order_date end)',
+            'visible_days.cutoff_date', 'day') }} as days_since_first_purchase,
+        {{ dbt.datediff(
+            'max(case when visible_days.is_purchase_day then visible_days.order_date end)',
+            'visible_days.cutoff_date', 'day') }} as days_since_last_purchase,
 
         -- counts
         count(case when visible_days.is_purchase_day then 1 end) as purchase_days,
@@ -102,16 +98,15 @@ aggregated as (
         ) }} as std_revenue_per_purchase_day,
         max(case when visible_days.is_purchase_day then visible_days.net_revenue end)
             as max_revenue_per_purchase_day,
-        sum(case
-            when visible_days.is_purchase_day
-                and visible_days.order_date = purchase_day_bounds.first_purchase_date
-                then visible_days.net_revenue
-        end) as first_purchase_revenue,
-        sum(case
-            when visible_days.is_purchase_day
-                and visible_days.order_date = purchase_day_bounds.last_purchase_date
-                then visible_days.net_revenue
-        end) as last_purchase_revenue,
+        -- one row per customer-day: the net revenue of the first and of the last purchase day
+        {{ clv_first_value_by(
+            'visible_days.net_revenue',
+            'case when visible_days.is_purchase_day then visible_days.order_date end'
+        ) }} as first_purchase_revenue,
+        {{ clv_last_value_by(
+            'visible_days.net_revenue',
+            'case when visible_days.is_purchase_day then visible_days.order_date end'
+        ) }} as last_purchase_revenue,
 
         -- windows: the last N days, [cutoff - N, cutoff)
         {%- for days in windows %}
@@ -156,32 +151,42 @@ aggregated as (
         {{ clv_last_value_by('visible_days.store_id', 'visible_days.order_date') }} as store_id
 
     from visible_days
-    -- customers with at least one purchase day before the cutoff
-    inner join purchase_day_bounds
-        on visible_days.customer_id = purchase_day_bounds.customer_id
-        and visible_days.cutoff_date = purchase_day_bounds.cutoff_date
     group by
         visible_days.customer_id,
-        visible_days.cutoff_date,
-        purchase_day_bounds.first_purchase_date,
-        purchase_day_bounds.last_purchase_date,
-        purchase_day_bounds.second_purchase_date
+        visible_days.cutoff_date
+    -- customers with at least one purchase day before the cutoff
+    having count(case when visible_days.is_purchase_day then 1 end) > 0
+
+),
+
+-- new products, stores and countries per customer and day: far fewer rows than the items
+-- (a customer may buy thousands of products), to add up before each cutoff
+new_items_by_day as (
+
+    select
+        customer_id,
+        first_seen_date,
+        count(case when item_type = 'product' then 1 end) as new_products,
+        count(case when item_type = 'store' then 1 end) as new_stores,
+        count(case when item_type = 'country' then 1 end) as new_countries
+    from items
+    group by customer_id, first_seen_date
 
 ),
 
 item_counts as (
 
     select
-        items.customer_id,
+        new_items_by_day.customer_id,
         cutoff_dates.cutoff_date,
         -- null, not 0, when the layout has no such column
-        nullif(count(case when items.item_type = 'product' then 1 end), 0) as distinct_products,
-        nullif(count(case when items.item_type = 'store' then 1 end), 0) as distinct_stores,
-        nullif(count(case when items.item_type = 'country' then 1 end), 0) as distinct_countries
-    from items
+        cast(nullif(sum(new_items_by_day.new_products), 0) as bigint) as distinct_products,
+        cast(nullif(sum(new_items_by_day.new_stores), 0) as bigint) as distinct_stores,
+        cast(nullif(sum(new_items_by_day.new_countries), 0) as bigint) as distinct_countries
+    from new_items_by_day
     inner join cutoff_dates
-        on items.first_seen_date < cutoff_dates.cutoff_date
-    group by items.customer_id, cutoff_dates.cutoff_date
+        on new_items_by_day.first_seen_date < cutoff_dates.cutoff_date
+    group by new_items_by_day.customer_id, cutoff_dates.cutoff_date
 
 ),
 

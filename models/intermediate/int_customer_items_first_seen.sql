@@ -14,26 +14,23 @@
 {%- set item_columns = {'product': 'product_id', 'store': 'store_id', 'country': 'country'} %}
 
 with
-
-purchase_lines as (
-
-    select * from {{ ref('int_transaction_lines_audited') }}
-    where is_kept and not is_return
-    {%- if is_incremental() %}
-        and customer_id in ({{ clv_customers_classified_since(this) }})
-    {%- endif %}
-
-),
 {% for item_type, column_name in item_columns.items() %}
 {{ item_type }}_first_seen as (
 
+    -- each reads the kept purchase lines itself: one shared CTE read three times would be
+    -- materialized by DuckDB, a copy of every kept line
     select
         customer_id,
         '{{ item_type }}' as item_type,
         {{ column_name }} as item_id,
         min(order_date) as first_seen_date
-    from purchase_lines
-    where {{ column_name }} is not null
+    from {{ ref('int_transaction_lines_audited') }}
+    where is_kept
+        and not is_return
+        and {{ column_name }} is not null
+        {%- if is_incremental() %}
+        and customer_id in ({{ clv_customers_classified_since(this) }})
+        {%- endif %}
     group by customer_id, {{ column_name }}
 
 ),
