@@ -91,10 +91,8 @@ aggregated as (
         sum(visible_days.net_revenue) as net_revenue,
         sum(visible_days.gross_revenue) as gross_revenue,
         sum(visible_days.returned_revenue) as returned_revenue,
-        {{ clv_ordered_aggregate(
-            'stddev_samp',
-            'case when visible_days.is_purchase_day then cast(visible_days.net_revenue as double) end',
-            'visible_days.order_date'
+        {{ clv_exact_stddev_samp(
+            'case when visible_days.is_purchase_day then visible_days.net_revenue end', 4
         ) }} as std_revenue_per_purchase_day,
         max(case when visible_days.is_purchase_day then visible_days.net_revenue end)
             as max_revenue_per_purchase_day,
@@ -138,10 +136,8 @@ aggregated as (
         -- the mean of integers is exact (and so the same on every run)
         avg(case when visible_days.is_purchase_day then visible_days.days_since_previous_purchase_day end)
             as avg_days_between_purchases,
-        {{ clv_ordered_aggregate(
-            'stddev_samp',
-            'case when visible_days.is_purchase_day then cast(visible_days.days_since_previous_purchase_day as double) end',
-            'visible_days.order_date'
+        {{ clv_exact_stddev_samp(
+            'case when visible_days.is_purchase_day then visible_days.days_since_previous_purchase_day end', 0
         ) }} as std_days_between_purchases,
         max(case when visible_days.is_purchase_day then visible_days.days_since_previous_purchase_day end)
             as max_days_between_purchases,
