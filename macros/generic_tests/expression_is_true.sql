@@ -36,3 +36,21 @@
     group by {{ combination_of_columns | join(', ') }}
     having count(*) > 1
 {% endtest %}
+
+{#-
+    Keys repeated among the lines the latest build of `model` classified (classified_at is
+    its latest value): every line after a full build, the new batch after an incremental one,
+    whose lines replace any earlier line with their key (delete+insert). Together with the
+    same test on every earlier build this keeps the key unique over the whole table, without
+    reading every line ever loaded on each refresh (35 s at 100M lines).
+-#}
+{% test unique_in_latest_classification(model, combination_of_columns) %}
+    select
+        {{ combination_of_columns | join(', ') }},
+        count(*) as occurrences
+    from {{ model }}
+    where classified_at = (select max(latest.classified_at) from {{ model }} as latest)
+    group by {{ combination_of_columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}
+

@@ -138,11 +138,11 @@
     {{ return(files) }}
 {%- endmacro -%}
 
-{%- macro clv_source_file_filter(files) -%}
+{%- macro clv_source_file_filter(files, column='source_file') -%}
     {#- `source_file in (...)` with constants, so that a Parquet scan opens only those files. -#}
     {%- if files | length == 0 -%}
         false
     {%- else -%}
-        source_file in ({% for file in files %}'{{ file | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+        {{ column }} in ({% for file in files %}'{{ file | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif -%}
 {%- endmacro -%}

@@ -156,7 +156,8 @@ def test_generic_parquet_gives_the_same_result_as_csv(build_of, tmp_path):
 def test_the_row_by_row_reconciliation_test_finds_lost_changed_and_doubled_rows(build_of, tmp_path):
     """tests/dbt/assert_every_raw_row_kept_or_rejected_once.sql, as this build compiled it,
     on a copy of the warehouse whose audit table lost a row, changed a revenue, landed a row
-    twice, and holds a line that is not in the input."""
+    twice, and holds a line that is not in the input: the file's checksum differs, and the
+    row-by-row comparison names each row."""
     build = build_of("online_retail")
     compiled = next(
         (build.warehouse.parent / "target" / "compiled").rglob(
@@ -166,8 +167,14 @@ def test_the_row_by_row_reconciliation_test_finds_lost_changed_and_doubled_rows(
     copy = tmp_path / build.warehouse.name  # same file name: same catalog name
     shutil.copyfile(build.warehouse, copy)
     audited = "intermediate.int_transaction_lines_audited"
+    checksum = "select sum(hash(source_row_number, line_revenue)) from {}"
     with duckdb.connect(str(copy)) as con:
         assert con.execute(compiled.read_text()).fetchall() == []
+        # an intact build passes on checksums alone: raw and landed rows hash alike
+        assert (
+            con.execute(checksum.format("intermediate.int_transaction_lines_unioned")).fetchone()
+            == con.execute(checksum.format(audited)).fetchone()
+        )
         (file,) = con.execute(f"select any_value(source_file) from {audited}").fetchone()
         con.execute(f"delete from {audited} where source_row_number = 2")
         con.execute(
