@@ -58,10 +58,10 @@ lint: $(VENV)/.dev
 	  CLV_GENERIC_COLUMNS="$$(cat tests/fixtures/generic/columns.json)" \
 	  $(BIN)/sqlfluff lint models/staging/generic
 
-# Two test processes, one per core; each test file runs whole in one of them, so module and
-# session fixtures (a CDNOW build) are shared within a file.
+# Two test processes, one per core; each test file runs whole in one of them, so module
+# fixtures are built once, and the files that use the CDNOW build share one (tests/conftest.py).
 test: lint
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 docs: $(VENV)/.runtime
 	$(BIN)/dbt docs generate

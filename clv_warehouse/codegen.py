@@ -86,15 +86,30 @@ def _column(name: str, data_type: str, description: str, tests: list | None = No
 
 
 def _feature_column(feature: Feature) -> dict:
-    tests: list = [] if feature.is_nullable else ["not_null"]
-    if feature.min_value is not None:
-        minimum = int(feature.min_value) if feature.min_value.is_integer() else feature.min_value
-        tests.append({"accepted_range": {"arguments": {"min_value": minimum}}})
     # Upper-case names (T) must be quoted in SQL; dbt quotes them in tests and contracts.
-    column = _column(feature.name, feature.data_type, feature.description, tests)
+    column = _column(feature.name, feature.data_type, feature.description)
     if feature.name != feature.name.lower():
         column["quote"] = True
     return column
+
+
+def catalog_rules_test(features: list[Feature]) -> dict:
+    """One test of every feature's not-null and minimum-value rule (one scan per mart)."""
+    min_values = {
+        feature.name: int(feature.min_value)
+        if feature.min_value.is_integer()
+        else feature.min_value
+        for feature in features
+        if feature.min_value is not None
+    }
+    return {
+        "columns_meet_catalog_rules": {
+            "arguments": {
+                "not_null": [feature.name for feature in features if not feature.is_nullable],
+                "min_values": min_values,
+            }
+        }
+    }
 
 
 def _invariant_tests(expressions: list[str]) -> list[dict]:
@@ -114,7 +129,7 @@ def build_yaml(features: list[Feature]) -> dict:
             "the table analysts start from. Columns and types are enforced (contract)."
         ),
         "config": {"contract": {"enforced": True}},
-        "data_tests": _invariant_tests(FEATURE_INVARIANTS),
+        "data_tests": [catalog_rules_test(features), *_invariant_tests(FEATURE_INVARIANTS)],
         "columns": [
             _column(
                 "customer_id",
@@ -151,6 +166,7 @@ def build_yaml(features: list[Feature]) -> dict:
                     "arguments": {"combination_of_columns": ["customer_id", "cutoff_date"]}
                 }
             },
+            catalog_rules_test(features),
             *_invariant_tests(FEATURE_INVARIANTS + SNAPSHOT_INVARIANTS),
         ],
         "columns": [

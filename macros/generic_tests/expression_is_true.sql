@@ -54,3 +54,46 @@
     having count(*) > 1
 {% endtest %}
 
+
+{#-
+    The column rules of seeds/feature_catalog.csv in one scan: `not_null` lists the columns
+    that must never be null, `min_values` maps columns to their smallest allowed value (nulls
+    are left to not_null). Returns one row per broken rule with the number of rows breaking
+    it. One test instead of one per column and rule: the two feature marts have about 60
+    columns each, and 240 separate tests made every build run 240 queries (and parse 240
+    test nodes) where one pass over each table does.
+-#}
+{% test columns_meet_catalog_rules(model, not_null=[], min_values={}) %}
+    {%- set rules = [] -%}
+    {%- for column in not_null -%}
+        {%- do rules.append((column ~ ' is null', adapter.quote(column) ~ ' is null')) -%}
+    {%- endfor -%}
+    {%- for column, minimum in min_values.items() -%}
+        {%- do rules.append((column ~ ' < ' ~ minimum, adapter.quote(column) ~ ' < ' ~ minimum)) -%}
+    {%- endfor %}
+    with
+
+    counted as (
+
+        select
+            {%- for name, condition in rules %}
+            count(case when {{ condition }} then 1 end) as rule_{{ loop.index }}
+            {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+        from {{ model }}
+
+    ),
+
+    broken as (
+
+        {%- for name, condition in rules %}
+        select '{{ name }}' as broken_rule, rule_{{ loop.index }} as failing_rows from counted
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+
+    )
+
+    select * from broken where failing_rows > 0
+{% endtest %}

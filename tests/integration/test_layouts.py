@@ -3,6 +3,7 @@ with its reason, every other row is kept, and nothing else is lost."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -197,3 +198,30 @@ def test_the_row_by_row_reconciliation_test_finds_lost_changed_and_doubled_rows(
         ],
         key=str,
     )
+
+
+def test_the_catalog_rules_test_names_each_broken_rule(build_of, tmp_path):
+    """The one test of every feature's catalog rules (not null, minimum value), as this build
+    compiled it, on a copy of the warehouse with a null and a negative feature."""
+    build = build_of("online_retail")
+    target = build.warehouse.parent / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    (node,) = [
+        node
+        for node in manifest["nodes"].values()
+        if node.get("test_metadata", {}).get("name") == "columns_meet_catalog_rules"
+        and node["attached_node"] == "model.clv_warehouse.customer_features"
+    ]
+    compiled = target / "compiled" / "clv_warehouse" / node["original_file_path"] / node["path"]
+    copy = tmp_path / build.warehouse.name  # same file name: same catalog name
+    shutil.copyfile(build.warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert con.execute(compiled.read_text()).fetchall() == []
+        con.execute("update marts.customer_features set revenue = null where frequency = 0")
+        con.execute('update marts.customer_features set "T" = -1')
+        broken = dict(con.execute(compiled.read_text()).fetchall())
+        (one_time_buyers,) = con.execute(
+            "select count(*) from marts.customer_features where frequency = 0"
+        ).fetchone()
+        (customers,) = con.execute("select count(*) from marts.customer_features").fetchone()
+    assert broken == {"revenue is null": one_time_buyers, "T < 0": customers}

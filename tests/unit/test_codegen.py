@@ -39,12 +39,17 @@ def test_every_feature_column_is_described_typed_and_tested():
     for model in models.values():
         assert model["config"]["contract"]["enforced"] is True
         columns = {column["name"]: column for column in model["columns"]}
+        (rules,) = [
+            test["columns_meet_catalog_rules"]["arguments"]
+            for test in model["data_tests"]
+            if "columns_meet_catalog_rules" in test
+        ]
         for name, feature in features.items():
             column = columns[name]
             assert column["data_type"] == feature.data_type
             assert column["description"] == feature.description
-            tests = column.get("data_tests", [])
-            assert ("not_null" in tests) is (not feature.is_nullable)
+            assert (name in rules["not_null"]) is (not feature.is_nullable)
+            assert rules["min_values"].get(name) == feature.min_value
 
 
 def test_check_mode_reports_a_stale_file(tmp_path, monkeypatch, capsys):
