@@ -12,6 +12,11 @@
     on_schema_change='fail',
 ) }}
 {%- set item_columns = {'product': 'product_id', 'store': 'store_id', 'country': 'country'} %}
+{#- kept purchase lines (on an incremental build, of customers with newly classified lines) -#}
+{%- set conditions = ['is_kept', 'not is_return'] -%}
+{%- if is_incremental() -%}
+    {%- do conditions.append('customer_id in (' ~ clv_customers_classified_since(this) ~ ')') -%}
+{%- endif %}
 
 with
 {% for item_type, column_name in item_columns.items() %}
@@ -25,12 +30,9 @@ with
         {{ column_name }} as item_id,
         min(order_date) as first_seen_date
     from {{ ref('int_transaction_lines_audited') }}
-    where is_kept
-        and not is_return
+    where
+        {{ conditions | join('\n        and ') }}
         and {{ column_name }} is not null
-        {%- if is_incremental() %}
-        and customer_id in ({{ clv_customers_classified_since(this) }})
-        {%- endif %}
     group by customer_id, {{ column_name }}
 
 ),

@@ -26,6 +26,7 @@
 {%- set loaded_files = clv_check_incremental_load(this) if is_incremental() else [] -%}
 {%- set raw_columns = clv_raw_line_columns() -%}
 {%- set unioned = ref('int_transaction_lines_unioned') -%}
+{%- set lineage_and_raw_columns = ['source_file', 'source_row_number'] + raw_columns -%}
 
 {%- set line_key = 'hash(' ~ raw_columns | join(', ') ~ ')' -%}
 {%- set raw_line = 'struct_pack(' ~ raw_columns | join(', ') ~ ')' -%}
@@ -74,7 +75,7 @@ later_copies as (
                 partition by {{ line_key }}, {{ raw_line }}
                 order by source_file, source_row_number
             ) as copy_number
-        from ({{ clv_audit_batch(unioned, this, loaded_files, ['source_file', 'source_row_number'] + raw_columns) }}) as batch_lines
+        from ({{ clv_audit_batch(unioned, this, loaded_files, lineage_and_raw_columns) }}) as batch_lines
         where {{ line_key }} in (select repeated_line_keys.line_key from repeated_line_keys)
     ) as candidates
     where copy_number > 1

@@ -38,9 +38,17 @@ landed_files as (
         count(*) as landed_rows,
         {{ row_checksum }} as landed_checksum
     from (
-        select source_file, source_row_number, line_revenue from {{ ref('transactions') }}
+        select
+            source_file,
+            source_row_number,
+            line_revenue
+        from {{ ref('transactions') }}
         union all
-        select source_file, source_row_number, line_revenue from {{ ref('transaction_rejections') }}
+        select
+            source_file,
+            source_row_number,
+            line_revenue
+        from {{ ref('transaction_rejections') }}
     ) as landed
     group by source_file
 
@@ -59,6 +67,14 @@ compared_files as (
     from raw_files
     full outer join landed_files
         on raw_files.source_file = landed_files.source_file
+
+),
+
+files_to_compare_by_row as (
+
+    select source_file
+    from compared_files
+    where has_checksum_difference
 
 ),
 
@@ -81,9 +97,7 @@ raw_rows as (
         source_row_number,
         line_revenue
     from {{ ref('int_transaction_lines_unioned') }}
-    where source_file in (
-        select compared_files.source_file from compared_files where compared_files.has_checksum_difference
-    )
+    where source_file in (select files_to_compare_by_row.source_file from files_to_compare_by_row)
 
 ),
 
@@ -94,18 +108,14 @@ landed_rows as (
         source_row_number,
         line_revenue
     from {{ ref('transactions') }}
-    where source_file in (
-        select compared_files.source_file from compared_files where compared_files.has_checksum_difference
-    )
+    where source_file in (select files_to_compare_by_row.source_file from files_to_compare_by_row)
     union all
     select
         source_file,
         source_row_number,
         line_revenue
     from {{ ref('transaction_rejections') }}
-    where source_file in (
-        select compared_files.source_file from compared_files where compared_files.has_checksum_difference
-    )
+    where source_file in (select files_to_compare_by_row.source_file from files_to_compare_by_row)
 
 ),
 
@@ -135,15 +145,15 @@ row_problems as (
 kept_and_rejected as (
 
     select
-        transactions.source_file,
-        transactions.source_row_number,
+        kept.source_file,
+        kept.source_row_number,
         'row landed more than once: transactions, transaction_rejections' as problem
-    from {{ ref('transactions') }} as transactions
-    inner join {{ ref('transaction_rejections') }} as transaction_rejections
-        on transactions.source_file = transaction_rejections.source_file
-        and transactions.source_row_number = transaction_rejections.source_row_number
+    from {{ ref('transactions') }} as kept
+    inner join {{ ref('transaction_rejections') }} as rejected
+        on kept.source_file = rejected.source_file
+        and kept.source_row_number = rejected.source_row_number
     {%- if files_to_verify is not none %}
-    where {{ clv_source_file_filter(files_to_verify, 'transactions.source_file') }}
+    where {{ clv_source_file_filter(files_to_verify, 'kept.source_file') }}
     {%- endif %}
 
 )
