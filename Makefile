@@ -61,7 +61,7 @@ lint: $(VENV)/.dev
 # Two test processes, one per core; each test file runs whole in one of them, so module
 # fixtures are built once, and the files that use the CDNOW build share one (tests/conftest.py).
 test: lint
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadfile
 
 docs: $(VENV)/.runtime
 	$(BIN)/dbt docs generate

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from warehouse_builds import Build, build_warehouse
 
@@ -17,12 +19,29 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     return build_warehouse(work_dir, "cdnow", cdnow_master_path()).assert_succeeded()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Groups for `pytest -n 2 --dist loadgroup` (make test): each test file runs whole on one
-    worker, so its module fixtures are built once, and every file that uses the CDNOW build
-    runs on the same worker, so that build (a minute or more) is made once per session."""
-    uses_cdnow = {item.module.__name__ for item in items if "cdnow_build" in item.fixturenames}
-    for item in items:
-        module = item.module.__name__
-        group = CDNOW_GROUP if module in uses_cdnow else module
-        item.add_marker(pytest.mark.xdist_group(group))
+def files_using_the_cdnow_build(rootdir: Path) -> set[str]:
+    """Test files (as in node ids) that use the cdnow_build fixture, directly or not."""
+    return {
+        path.relative_to(rootdir).as_posix()
+        for path in (rootdir / "tests").rglob("test_*.py")
+        if "cdnow_build" in path.read_text(encoding="utf-8")
+    }
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`pytest -n 2 --dist loadfile` (make test): each test file runs whole on one worker, so
+    its module fixtures are built once; and all the files that use the CDNOW build run on the
+    same worker, so that build (a minute or more) is made once per session, not once per
+    worker. (xdist's own loadgroup marks have no effect with pytest 9.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared = files_using_the_cdnow_build(Path(str(config.rootpath)))
+
+    class SharedBuildScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return CDNOW_GROUP if path in shared else path
+
+    return SharedBuildScheduling(config, log)

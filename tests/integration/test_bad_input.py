@@ -14,6 +14,8 @@ in seconds. Cases the layout fixtures already hold are referenced, not repeated
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -602,13 +604,34 @@ def test_cases_tested_elsewhere_still_are(case, test_file, test_name):
 # --- file cases: staging models only -------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def case_dir(tmp_path_factory):
+    """case_dir(case): one folder per layout and vars, reused by the cases that share them.
+    Same input path, same warehouse path, same dbt target: every setting dbt parses with is
+    the same, so dbt re-uses its parse of the project (partial parsing) from the previous
+    case instead of parsing it again (3 s a case). The case's file and warehouse are new."""
+    root = tmp_path_factory.mktemp("file_cases")
+
+    def folder(case: FileCase) -> Path:
+        key = case.layout + "-" + json.dumps(case.variables or {}, sort_keys=True)
+        directory = root / hashlib.sha1(key.encode()).hexdigest()[:12]
+        (directory / "build").mkdir(parents=True, exist_ok=True)
+        (directory / "input.csv").unlink(missing_ok=True)
+        (directory / "build" / "warehouse.duckdb").unlink(missing_ok=True)
+        (directory / "build" / "warehouse.duckdb.wal").unlink(missing_ok=True)
+        return directory
+
+    return folder
+
+
 @pytest.mark.parametrize("case", FILE_CASES, ids=_case_id)
-def test_file_is_refused_clearly_or_read(tmp_path, case):
-    path = tmp_path / "input.csv"
+def test_file_is_refused_clearly_or_read(case_dir, case):
+    directory = case_dir(case)
+    path = directory / "input.csv"
     if case.content is not None:
         path.write_bytes(case.content)
     build = build_warehouse(
-        tmp_path / "build",
+        directory / "build",
         case.layout,
         path,
         variables=case.variables,
