@@ -89,7 +89,9 @@ file_problems as (
 
 ),
 
--- row by row, only in files whose checksum differs
+-- row by row, only in files whose checksum differs. The landed union is written again here,
+-- not shared with landed_files as one CTE: DuckDB materializes a CTE that is read twice, which
+-- would hold every landed row of every file in memory.
 raw_rows as (
 
     select
