@@ -142,7 +142,7 @@ final as (
         flagged.store_id,
 
         -- why the forecast is what it is (XGBoost SHAP, null for other primary models)
-        drivers.driver_1_feature as top_driver,
+        case when flagged.model_name = 'xgboost' then drivers.driver_1_feature end as top_driver,
 
         -- ranks (share of customers at or above this one)
         flagged.predicted_revenue_top_share,
@@ -164,9 +164,10 @@ final as (
         on flagged.cutoff_date = cutoffs.cutoff_date
     left join customer_levels
         on flagged.customer_id = customer_levels.customer_id
+    -- joined on the key alone: a condition on the left side in a left join's on clause made
+    -- DuckDB compare every pair of rows (a nested-loop join, 121 s at 299k customers)
     left join drivers
         on flagged.customer_id = drivers.customer_id
-        and flagged.model_name = 'xgboost'
 
 )
 
