@@ -20,7 +20,8 @@ def cdnow_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 
 def files_using_the_cdnow_build(rootdir: Path) -> set[str]:
-    """Test files (as in node ids) that use the cdnow_build fixture, directly or not."""
+    """Test files (as in node ids) whose text names the cdnow_build fixture: a test or a
+    module fixture there uses it. A conftest fixture built on it would not be seen."""
     return {
         path.relative_to(rootdir).as_posix()
         for path in (rootdir / "tests").rglob("test_*.py")

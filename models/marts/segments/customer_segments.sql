@@ -165,7 +165,8 @@ final as (
     left join customer_levels
         on flagged.customer_id = customer_levels.customer_id
     -- joined on the key alone: a condition on the left side in a left join's on clause made
-    -- DuckDB compare every pair of rows (a nested-loop join, 121 s at 299k customers)
+    -- DuckDB compare every pair of rows (a nested-loop join: 80 s for this query at 299k
+    -- customers, 0.6 s without it)
     left join drivers
         on flagged.customer_id = drivers.customer_id
 
