@@ -1,0 +1,23 @@
+{#-
+    The one way a value read from a file or a setting becomes SQL text.
+
+    clv_quote(value)                     a string literal:  'it''s'   (every ' doubled)
+    clv_quote(value, kind='identifier')  an identifier:     "a ""b""" (every " doubled)
+
+    Nothing else in the project may paste a file name, header cell, path or setting into
+    SQL: a header cell such as `x"; copy (select 1) to 'pwned.csv'; --` must stay a name.
+    Text holding a NUL character cannot be a DuckDB identifier or literal and is refused.
+-#}
+{% macro clv_quote(value, kind='literal') -%}
+    {%- set text = value | string -%}
+    {%- if '\x00' in text -%}
+        {{ exceptions.raise_compiler_error("A name or setting holds a NUL character, which SQL cannot carry: " ~ (text | replace('\x00', '\\0'))[:80] ~ ". Remove it.") }}
+    {%- endif -%}
+    {%- if kind == 'identifier' -%}
+        "{{ text | replace('"', '""') }}"
+    {%- elif kind == 'literal' -%}
+        '{{ text | replace("'", "''") }}'
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("clv_quote: kind must be 'literal' or 'identifier', got '" ~ kind ~ "'") }}
+    {%- endif -%}
+{%- endmacro %}
