@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 
+from clv_warehouse.modeling import bgnbd_counts
+
 # One month for the discounted CLV, in days (lifetimes uses 30 as well).
 DAYS_PER_MONTH = 30.0
 
@@ -263,8 +265,23 @@ def purchase_probability(
     frequency, age = np.asarray(frequency, float), np.asarray(age, float)
     if p_alive is None:
         p_alive = _bgnbd(fit).conditional_probability_alive(frequency, recency, age)
-    none_if_alive = ((fit.alpha + age) / (fit.alpha + age + horizon)) ** (fit.r + frequency)
+    none_if_alive = bgnbd_counts.probability_of_none_if_alive(
+        fit.r, fit.alpha, frequency, age, horizon
+    )
     return np.asarray(p_alive, float) * (1.0 - none_if_alive)
+
+
+def expected_purchases(fit: BtydFit, frequency, age, horizon, p_alive) -> np.ndarray:
+    """E[purchases in the next ``horizon`` time units | history] under BG/NBD.
+
+    p_alive x E[count | alive], summed from the count's distribution
+    (clv_warehouse.modeling.bgnbd_counts): lifetimes' closed form loses every digit on
+    fits with extreme parameters and could fall below P(at least one purchase).
+    """
+    if_alive = bgnbd_counts.expected_count_if_alive(
+        fit.r, fit.alpha, fit.a, fit.b, frequency, age, horizon
+    )
+    return np.asarray(p_alive, float) * if_alive
 
 
 def predict_btyd(fit: BtydFit, rfm: pd.DataFrame, settings: BtydSettings) -> pd.DataFrame:
@@ -285,8 +302,8 @@ def predict_btyd(fit: BtydFit, rfm: pd.DataFrame, settings: BtydSettings) -> pd.
     bgnbd, gamma_gamma = _bgnbd(fit), _gamma_gamma(fit)
 
     def compute() -> dict[str, np.ndarray]:
-        expected = bgnbd.conditional_expected_number_of_purchases_up_to_time(horizon, x, t_x, age)
-        alive = bgnbd.conditional_probability_alive(x, t_x, age)
+        alive = np.asarray(bgnbd.conditional_probability_alive(x, t_x, age), float)
+        expected = expected_purchases(fit, x, age, horizon, alive)
         spend = gamma_gamma.conditional_expected_average_profit(
             pd.Series(x), pd.Series(data["monetary_value"].to_numpy())
         )
@@ -297,7 +314,7 @@ def predict_btyd(fit: BtydFit, rfm: pd.DataFrame, settings: BtydSettings) -> pd.
             "purchase_probability": purchase_probability(fit, x, t_x, age, horizon, alive),
             "expected_average_order_value": spend,
             "predicted_revenue": np.asarray(expected, float) * spend,
-            "clv": discounted_clv(bgnbd, x, t_x, age, spend, settings),
+            "clv": discounted_clv(fit, x, age, alive, spend, settings),
         }
 
     values = _quiet(compute)
@@ -329,22 +346,19 @@ def sanitize_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def discounted_clv(bgnbd, frequency, recency, age, spend, settings: BtydSettings) -> np.ndarray:
+def discounted_clv(
+    fit: BtydFit, frequency, age, p_alive, spend, settings: BtydSettings
+) -> np.ndarray:
     """Sum over months m = 1..M of expected purchases in month m x spend / (1 + d)^m.
 
     The same computation as lifetimes' ``customer_lifetime_value`` (30-day months), with the
-    time unit taken from the settings.
+    time unit taken from the settings and the expected purchases of ``expected_purchases``.
     """
     month = DAYS_PER_MONTH / settings.time_unit_days
     cumulative_before = np.zeros(len(np.asarray(frequency)))
     clv = np.zeros_like(cumulative_before)
     for m in range(1, settings.clv_months + 1):
-        cumulative = np.asarray(
-            bgnbd.conditional_expected_number_of_purchases_up_to_time(
-                m * month, frequency, recency, age
-            ),
-            float,
-        )
+        cumulative = expected_purchases(fit, frequency, age, m * month, p_alive)
         clv += (cumulative - cumulative_before) * spend / (1 + settings.monthly_discount_rate) ** m
         cumulative_before = cumulative
     return clv
