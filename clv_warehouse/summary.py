@@ -60,6 +60,9 @@ class ModelRunRow:
     status: str
     message: str
     fallback_predictions: int
+    is_primary_model: bool = False
+    backtest_revenue_ratio: float | None = None
+    is_backtest_total_out_of_band: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,8 @@ def read_summary(warehouse_path: Path) -> WarehouseSummary:
                 for row in con.execute(
                     """
                     select cutoff_role, model_name, status, coalesce(message, ''),
-                           fallback_predictions
+                           fallback_predictions, is_primary_model, backtest_revenue_ratio,
+                           is_backtest_total_out_of_band
                     from marts.model_runs order by cutoff_role, model_name
                     """
                 ).fetchall()
@@ -236,6 +240,13 @@ def format_metrics(summary: WarehouseSummary) -> list[str]:
             lines.append(
                 f"  WARNING     {run.model_name} at the {run.cutoff_role} cutoff: {run.status},"
                 f" {run.fallback_predictions:,} naive fallbacks. {run.message}".rstrip()
+            )
+        if run.is_primary_model and run.is_backtest_total_out_of_band:
+            lines.append(
+                f"  WARNING     {run.model_name} (the primary model) predicted"
+                f" {_number(run.backtest_revenue_ratio, '.2f')}x the revenue customers spent"
+                " at the backtest cutoff, outside [0.8, 1.25]: levels, segments and Insiders"
+                " inherit that bias (marts.model_runs)"
             )
     return lines
 

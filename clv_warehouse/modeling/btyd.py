@@ -33,6 +33,17 @@ FITTED = "fitted"
 NO_CUSTOMERS = "no_customers"
 NO_REPEAT_BUYERS = "no_repeat_buyers"
 NOT_CONVERGED = "not_converged"
+DEGENERATE = "degenerate"
+
+# A fit whose parameters leave this range (in the fit's time unit) has run to a bound of
+# the likelihood rather than to an interior optimum: a -> 0 with b -> infinity means nobody
+# ever drops out, r and alpha -> infinity a purchase rate that is the same for everyone.
+# (The published CDNOW fit: r 0.24, alpha 4.4 weeks, a 0.79, b 2.4; p 6.3, q 3.7, v 15.4.)
+PARAMETER_RANGE = (1e-5, 1e5)
+# A fit that tells at least this share of its repeat buyers that they are alive with
+# probability >= ALIVE_CERTAINTY has no churn in it (CDNOW: 4% of repeat buyers).
+ALIVE_CERTAINTY = 0.999
+ALIVE_CERTAIN_SHARE = 0.9
 
 PREDICTION_COLUMNS = (
     "expected_purchases",
@@ -172,6 +183,8 @@ def fit_btyd(rfm: pd.DataFrame, settings: BtydSettings) -> BtydFit:
         _fit_bgnbd(data, settings, fit)
         if fit.is_fitted:
             _fit_gamma_gamma(repeat, settings, fit)
+        if fit.is_fitted:
+            _check_not_degenerate(data, settings, fit)
         if len(repeat) > 2:
             corr = np.corrcoef(repeat["frequency"], repeat["monetary_value"])[0, 1]
             fit.frequency_monetary_correlation = float(corr) if np.isfinite(corr) else None
@@ -233,6 +246,40 @@ def _fit_gamma_gamma(repeat: pd.DataFrame, settings: BtydSettings, fit: BtydFit)
         f"Gamma-Gamma did not converge with any penalizer in {list(settings.penalizers)}; the"
         " baseline falls back to naive predictions"
     )
+
+
+def _check_not_degenerate(data: pd.DataFrame, settings: BtydSettings, fit: BtydFit) -> None:
+    """Mark a converged fit that cannot be used (status degenerate, with what was seen):
+    parameters run to a bound, no churn left in the model, or outputs that are not numbers."""
+    low, high = PARAMETER_RANGE
+    named = {"r": fit.r, "alpha": fit.alpha, "a": fit.a, "b": fit.b}
+    named |= {"p": fit.p, "q": fit.q, "v": fit.v}
+    outside = [f"{name} = {value:.3g}" for name, value in named.items() if not low <= value <= high]
+    problems = []
+    if outside:
+        problems.append(
+            f"parameters outside [{low:g}, {high:g}] (run to a bound): {', '.join(outside)}"
+        )
+    x, t_x, age = (data[c].to_numpy() for c in ("frequency", "recency", "T"))
+    alive = np.asarray(_quiet(lambda: _bgnbd(fit).conditional_probability_alive(x, t_x, age)))
+    repeat = x > 0
+    certain = float(np.mean(alive[repeat] >= ALIVE_CERTAINTY)) if repeat.any() else 0.0
+    if certain >= ALIVE_CERTAIN_SHARE:
+        problems.append(
+            f"p_alive >= {ALIVE_CERTAINTY} for {certain:.0%} of repeat buyers (nobody churns)"
+        )
+    horizon = settings.horizon_days / settings.time_unit_days
+    expected = _quiet(lambda: expected_purchases(fit, x, age, horizon, alive))
+    not_numbers = int(np.sum(~np.isfinite(alive) | ~np.isfinite(expected)))
+    if not_numbers:
+        problems.append(f"{not_numbers} of {len(x)} customers get NaN or infinite outputs")
+    if problems:
+        fit.status = DEGENERATE
+        fit.message = (
+            "BG/NBD + Gamma-Gamma fit is degenerate: "
+            + "; ".join(problems)
+            + ". The baseline falls back to naive predictions at this cutoff."
+        )
 
 
 def _first_line(error: BaseException) -> str:

@@ -206,3 +206,30 @@ def test_a_stored_fit_predicts_the_same(cdnow_weeks, cdnow_fit):
     pd.testing.assert_frame_equal(
         predict_btyd(again, cdnow_weeks, WEEKS), predict_btyd(cdnow_fit, cdnow_weeks, WEEKS)
     )
+
+
+def test_a_fit_without_churn_is_degenerate_and_says_why():
+    """Customers who all bought right up to the cutoff drive a -> 0: nobody ever drops out.
+    Such a fit converges, but its p_alive is 1 for everyone; it must not be used silently."""
+    rng = np.random.default_rng(1)
+    age = rng.uniform(100, 300, 60)
+    rfm = pd.DataFrame(
+        {
+            "frequency": rng.integers(1, 12, 60).astype(float),
+            "recency": age - rng.uniform(0, 3, 60),
+            "T": age,
+            "monetary_value": rng.uniform(10, 50, 60),
+        }
+    )
+    fit = fit_btyd(rfm, BtydSettings(horizon_days=90))
+    assert fit.status == btyd.DEGENERATE
+    assert not fit.is_fitted
+    assert "run to a bound" in fit.message
+    assert "nobody churns" in fit.message
+    assert "falls back to naive" in fit.message
+    assert predict_btyd(fit, rfm, BtydSettings(horizon_days=90))["is_valid_output"].sum() == 0
+
+
+def test_the_published_cdnow_fit_is_not_degenerate(cdnow_weeks):
+    in_days = cdnow_weeks.assign(recency=cdnow_weeks["recency"] * 7, T=cdnow_weeks["T"] * 7)
+    assert fit_btyd(in_days, BtydSettings(horizon_days=90)).status == FITTED

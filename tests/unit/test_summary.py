@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from clv_warehouse.summary import CutoffRow, WarehouseSummary, format_summary
+from clv_warehouse.summary import (
+    CutoffRow,
+    ModelRunRow,
+    WarehouseSummary,
+    format_metrics,
+    format_summary,
+)
 
 
 def _summary(**overrides) -> WarehouseSummary:
@@ -54,3 +61,23 @@ def test_summary_without_cutoffs_or_rejections():
     text = format_summary(_summary(cutoffs=[], rejections_by_reason=[], rejected_rows=0))
     assert "cutoffs     none" in text
     assert "rejected    " not in text
+
+
+def test_summary_warns_when_the_primary_model_total_is_out_of_band():
+    run = ModelRunRow(
+        cutoff_role="backtest",
+        model_name="xgboost",
+        status="trained",
+        message="",
+        fallback_predictions=0,
+        is_primary_model=True,
+        backtest_revenue_ratio=1.93,
+        is_backtest_total_out_of_band=True,
+    )
+    in_band = replace(run, backtest_revenue_ratio=1.03, is_backtest_total_out_of_band=False)
+    not_primary = replace(run, model_name="naive", is_primary_model=False)
+    lines = format_metrics(_summary(model_runs=[run, in_band, not_primary]))
+    warnings = [line for line in lines if "WARNING" in line]
+    assert len(warnings) == 1
+    assert "xgboost (the primary model) predicted 1.93x" in warnings[0]
+    assert "outside [0.8, 1.25]" in warnings[0]

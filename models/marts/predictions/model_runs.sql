@@ -3,7 +3,12 @@
     hyperparameters), on how much data, how long it took, how it went (status, invalid
     outputs, fallbacks) and, at the backtest cutoff, its headline metrics
     (all of them in marts.backtest_metrics).
+
+    A primary model (var primary_model) whose backtest total leaves [0.8, 1.25] of what
+    customers spent is flagged (is_backtest_total_out_of_band) and the summary warns: levels,
+    segments and the Insiders list would all inherit that bias.
 -#}
+{%- set total_ratio_band = (0.8, 1.25) -%}
 with
 
 predictions as (
@@ -172,7 +177,15 @@ final as (
         metric_values.rmsle as backtest_rmsle,
         metric_values.normalized_gini as backtest_normalized_gini,
         metric_values.revenue_ratio as backtest_revenue_ratio,
-        metric_values.auc as backtest_auc
+        metric_values.auc as backtest_auc,
+
+        -- flags
+        scored.model_name = {{ clv_quote(var('primary_model')) }} as is_primary_model,
+        case
+            when metric_values.model_name is null then null
+            when metric_values.revenue_ratio between {{ total_ratio_band[0] }} and {{ total_ratio_band[1] }} then false
+            else true
+        end as is_backtest_total_out_of_band
 
     from scored
     left join fitted

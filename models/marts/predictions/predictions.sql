@@ -6,6 +6,9 @@
     true and the reason.
 -#}
 {%- set naive_version = 'naive-1' -%}
+{#- No model is ever certain: purchase probabilities are kept inside [floor, 1 - floor]
+    (a 41-day file gave every customer exactly 1.000, and log loss is infinite at 0 or 1). -#}
+{%- set probability_floor = 1e-6 -%}
 
 with
 
@@ -151,7 +154,8 @@ final as (
 
         -- predictions for [cutoff, cutoff + horizon_days); money in the input currency
         cast(unioned.predicted_revenue as double) as predicted_revenue,
-        cast(unioned.purchase_probability as double) as purchase_probability,
+        cast(least(greatest(unioned.purchase_probability, {{ probability_floor }}), 1 - {{ probability_floor }}) as double)
+            as purchase_probability,
         unioned.expected_purchases,
         unioned.p_alive,
         unioned.clv,
