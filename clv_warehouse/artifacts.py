@@ -27,7 +27,7 @@ def export_models(warehouse_path: Path, out_dir: Path) -> list[Path]:
         rows = con.execute(
             """
             select phase, target, model_version, xgboost_version, hyperparameters, rounds,
-                   training_rows, training_cutoffs, features, categories, smearing_factor,
+                   training_rows, training_cutoffs, features, categories, calibration,
                    scored_cutoff_date, model_json
             from modeling.xgboost_fits
             where model_json is not null
@@ -37,7 +37,7 @@ def export_models(warehouse_path: Path, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths, manifest = [], []
     for (phase, target, version, library, hyper, rounds, rows_, cutoffs, features, categories,
-         smearing, scored, model_json) in rows:  # fmt: skip
+         calibration, scored, model_json) in rows:  # fmt: skip
         safe_version = version.replace("+", "_")
         path = out_dir / f"xgboost_{phase}_{target}_{safe_version}.json"
         path.write_text(model_json)
@@ -55,7 +55,7 @@ def export_models(warehouse_path: Path, out_dir: Path) -> list[Path]:
                 "training_cutoffs": json.loads(cutoffs),
                 "features": json.loads(features),
                 "categories": json.loads(categories),
-                "smearing_factor": smearing,
+                "calibration": json.loads(calibration),
                 "scored_cutoff_date": scored,
             }
         )

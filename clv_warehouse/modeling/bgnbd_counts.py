@@ -88,3 +88,28 @@ def probability_of_none_if_alive(r, alpha, frequency, age, horizon) -> np.ndarra
     """P(X(horizon) = 0 | alive) = ((alpha + T) / (alpha + T + t))^(r + x)."""
     r_x, alpha_x = r + np.asarray(frequency, float), alpha + np.asarray(age, float)
     return np.exp(-r_x * np.log1p(horizon / alpha_x))
+
+
+def sample_counts_given_any(r, alpha, a, b, frequency, age, horizon, uniforms) -> np.ndarray:
+    """Purchase counts drawn from X | X >= 1 (which does not depend on p_alive), one row of
+    draws per customer: ``uniforms`` (customers, draws) in [0, 1) pass through each
+    customer's inverse distribution function."""
+    frequency, age = np.asarray(frequency, float), np.asarray(age, float)
+    uniforms = np.asarray(uniforms, float)
+    counts = np.ones(uniforms.shape, dtype=np.int64)
+    if len(frequency) == 0:
+        return counts
+    pairs, inverse = np.unique(np.column_stack([frequency, age]), axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    terms = _terms_needed(r, alpha, pairs[:, 0], pairs[:, 1], horizon) + 1
+    survival = count_survival_if_alive(r, alpha, a, b, pairs[:, 0], pairs[:, 1], horizon, terms)
+    # P(X = k | X >= 1) for k = 1..terms; what is left beyond goes to the last count.
+    given_any = survival / np.maximum(survival[:, :1], np.finfo(float).tiny)
+    probabilities = given_any - np.concatenate([given_any[:, 1:], np.zeros((len(pairs), 1))], 1)
+    cumulative = np.cumsum(np.clip(probabilities, 0, None), axis=1)
+    cumulative /= cumulative[:, -1:]
+    # One sorted array for all pairs: pair i's distribution function shifted up by i.
+    shifted = (cumulative + np.arange(len(pairs))[:, None]).ravel()
+    position = np.searchsorted(shifted, uniforms + inverse[:, None], side="right")
+    counts[:] = np.minimum(position - inverse[:, None] * terms, terms - 1) + 1
+    return counts

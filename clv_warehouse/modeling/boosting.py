@@ -1,4 +1,10 @@
-"""XGBoost on stacked training snapshots: a horizon-revenue regressor and a purchase classifier.
+"""XGBoost as a hurdle model on stacked training snapshots: a purchase classifier, and a
+log-normal spend model among the customers who bought, with a modelled spread.
+
+Revenue in the horizon is 0 with chance 1 - p, else a spend S with log S ~ Normal(mu, sigma^2):
+p comes from the classifier, mu from a regressor of log spend trained on buyers only, and
+sigma from the out-of-time residuals of that regressor, by depth of purchase history
+(clv_warehouse.modeling.distributions turns (p, mu, sigma) into the forecast columns).
 
 Pure functions on customer-level frames (one row per customer per cutoff, the columns of
 ``marts.training_snapshots`` plus the baseline's outputs). Only the native ``xgboost.train``
@@ -9,6 +15,13 @@ Time-based validation: the latest training cutoff is the validation cutoff. Cand
 trained on the cutoffs whose label windows end by the validation cutoff (so nothing observed
 on or after it is used) and stopped early on the validation cutoff; the best candidate is
 then refit on every training cutoff with the number of rounds early stopping chose.
+
+Calibration is fitted on the validation cutoff only, on the predictions of the search
+booster that never saw it: Platt scaling of the purchase probability (buying declines over
+time, so models trained on earlier cutoffs over-predict it), a monotone two-parameter map
+of mu (mu' = c0 + c1 mu, c1 > 0) and the spread of log spend around it. Without a usable
+validation cutoff the calibration is the identity, sigma comes from the training residuals,
+and ``calibration["status"]`` says why.
 """
 
 from __future__ import annotations
@@ -26,16 +39,23 @@ import pandas as pd
 import xgboost as xgb
 
 from clv_warehouse.modeling import metrics
+from clv_warehouse.modeling.calibration import (
+    apply_purchase_calibration,
+    apply_spend_calibration,
+    fit_purchase_calibration,
+    fit_spend_calibration,
+    spread_bucket,
+    spreads,
+)
 
-REVENUE = "revenue"
+SPEND = "spend"
 PURCHASE = "purchase"
-TWEEDIE = "reg:tweedie"
-LOG_SQUARED = "log1p:squarederror"
+LOG_SPEND = "log_spend:squarederror"
 
 # The bounded search space; candidates are drawn from it without replacement (seeded). Depth
 # stops at 6: exact SHAP values cost grows with leaves x depth^2 per tree and customer.
-REVENUE_SEARCH_SPACE = {
-    "objective": (TWEEDIE, LOG_SQUARED),
+SPEND_SEARCH_SPACE = {
+    "objective": (LOG_SPEND,),
     "max_depth": (3, 4, 6),
     "eta": (0.03, 0.1),
     "min_child_weight": (1, 10, 50),
@@ -47,7 +67,7 @@ PURCHASE_SEARCH_SPACE = {
     "min_child_weight": (1, 10, 50),
 }
 DEFAULT_CANDIDATES = {
-    REVENUE: {"objective": TWEEDIE, "max_depth": 4, "eta": 0.1, "min_child_weight": 10},
+    SPEND: {"objective": LOG_SPEND, "max_depth": 4, "eta": 0.1, "min_child_weight": 10},
     PURCHASE: {"objective": "binary:logistic", "max_depth": 4, "eta": 0.1, "min_child_weight": 10},
 }
 
@@ -63,7 +83,6 @@ class BoostingSettings:
     early_stopping_rounds: int = 50
     # Rounds when there is no validation cutoff to stop on (a single training cutoff).
     fallback_rounds: int = 200
-    tweedie_variance_power: float = 1.5
     subsample: float = 0.8
     colsample_bytree: float = 0.8
     threads: int = 2
@@ -94,8 +113,8 @@ class TrainedModel:
     search: list[dict] = field(default_factory=list)
     fit_seconds: float = 0.0
     model_json: str = ""
-    # Duan's smearing factor of a log-target model (1 otherwise): see to_prediction.
-    smearing_factor: float = 1.0
+    # Fitted on the validation cutoff (module docstring): see fit_calibration.
+    calibration: dict = field(default_factory=dict)
     _booster: xgb.Booster | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -129,7 +148,8 @@ class TrainedModel:
             "validation_metric": self.validation_metric,
             "validation_score": self.validation_score,
             "search": json.dumps(self.search, sort_keys=True),
-            "smearing_factor": self.smearing_factor,
+            "calibration": json.dumps(self.calibration, sort_keys=True),
+            "calibration_status": self.calibration.get("status"),
             "fit_seconds": self.fit_seconds,
             "xgboost_version": xgb.__version__,
             "model_version": self.model_version if self.is_trained else None,
@@ -152,7 +172,7 @@ class TrainedModel:
             validation_metric=record["validation_metric"],
             validation_score=_none_if_nan(record["validation_score"]),
             search=json.loads(record["search"]),
-            smearing_factor=float(record["smearing_factor"]),
+            calibration=json.loads(record["calibration"] or "{}"),
             fit_seconds=float(record["fit_seconds"]),
             model_json=_none_if_nan(record["model_json"]) or "",
         )
@@ -209,35 +229,24 @@ def _dmatrix(matrix: pd.DataFrame, label=None) -> xgb.DMatrix:
 # --- targets and objectives ------------------------------------------------------------------
 
 
-def _training_label(target: str, objective: str, frame: pd.DataFrame) -> np.ndarray:
+def training_rows(target: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a target learns from: every customer for purchase, buyers for spend."""
+    if target == SPEND:
+        return frame[frame["label_revenue"].astype(float) > 0]
+    return frame
+
+
+def _training_label(target: str, frame: pd.DataFrame) -> np.ndarray:
     if target == PURCHASE:
         return frame["label_has_purchase"].astype(float).to_numpy()
-    revenue = frame["label_revenue"].astype(float).clip(lower=0).to_numpy()
-    return np.log1p(revenue) if objective == LOG_SQUARED else revenue
-
-
-def to_prediction(objective: str, raw: np.ndarray, smearing_factor: float = 1.0) -> np.ndarray:
-    """Booster output to the predicted quantity: expected revenue >= 0, or a probability.
-
-    A log-target model predicts f = E[log(1 + revenue)]; exp(f) - 1 is a median-like value that
-    underestimates the mean (and so every total). Duan's smearing estimate of the mean is
-    exp(f) * mean(exp(training residuals)) - 1, so both revenue objectives predict expected
-    revenue, the quantity that sums to totals, spend levels and CLV.
-    """
-    if objective == LOG_SQUARED:
-        return np.clip(np.exp(raw) * smearing_factor - 1.0, 0, None)
-    return np.clip(raw, 0, None)
-
-
-def smearing_factor(objective: str, label: np.ndarray, raw: np.ndarray) -> float:
-    """mean(exp(label - prediction)) on the training rows of a log-target model, else 1."""
-    if objective != LOG_SQUARED:
-        return 1.0
-    return float(np.mean(np.exp(label - raw)))
+    return np.log(frame["label_revenue"].astype(float).to_numpy())
 
 
 def _booster_params(candidate: dict, settings: BoostingSettings) -> dict:
-    params = {
+    return {
+        "objective": (
+            "reg:squarederror" if candidate["objective"] == LOG_SPEND else candidate["objective"]
+        ),
         "max_depth": candidate["max_depth"],
         "eta": candidate["eta"],
         "min_child_weight": candidate["min_child_weight"],
@@ -248,38 +257,26 @@ def _booster_params(candidate: dict, settings: BoostingSettings) -> dict:
         "nthread": settings.threads,
         "max_cat_to_onehot": 8,
     }
-    if candidate["objective"] == TWEEDIE:
-        params["objective"] = TWEEDIE
-        params["tweedie_variance_power"] = settings.tweedie_variance_power
-    elif candidate["objective"] == LOG_SQUARED:
-        params["objective"] = "reg:squarederror"
-    else:
-        params["objective"] = candidate["objective"]
-    return params
 
 
 def early_stopping_metric(params: dict) -> str:
     """What a booster stops early on: its own objective's loss on the validation cutoff."""
-    if params["objective"] == TWEEDIE:
-        return f"tweedie-nloglik@{params['tweedie_variance_power']}"
     return {"reg:squarederror": "rmse", "binary:logistic": "logloss"}[params["objective"]]
 
 
 def validation_metric(target: str) -> str:
-    return "rmsle" if target == REVENUE else "log_loss"
+    return "rmse_log_spend" if target == SPEND else "log_loss"
 
 
-def _score(target, objective, label: np.ndarray, raw: np.ndarray, smearing: float = 1.0) -> float:
-    predicted = to_prediction(objective, raw, smearing)
+def _score(target: str, label: np.ndarray, raw: np.ndarray) -> float:
     if target == PURCHASE:
-        return metrics.log_loss(label, predicted)
-    actual = np.expm1(label) if objective == LOG_SQUARED else label
-    return metrics.rmsle(np.clip(actual, 0, None), predicted)
+        return metrics.log_loss(label, raw)
+    return float(np.sqrt(np.mean((label - raw) ** 2)))
 
 
 def search_candidates(target: str, settings: BoostingSettings) -> list[dict]:
     """The default candidate, then a seeded sample of the rest of the grid."""
-    space = REVENUE_SEARCH_SPACE if target == REVENUE else PURCHASE_SEARCH_SPACE
+    space = SPEND_SEARCH_SPACE if target == SPEND else PURCHASE_SEARCH_SPACE
     names = sorted(space)
     grid = [
         dict(zip(names, values, strict=True))
@@ -321,14 +318,17 @@ def train_model(
     settings: BoostingSettings,
     hyperparameters: dict | None = None,
 ) -> TrainedModel:
-    """Search, then refit the best candidate on every cutoff in ``frame`` (labelled rows only).
+    """Search, then refit the best candidate on every cutoff in ``frame`` (labelled rows only),
+    and calibrate it on the validation cutoff.
 
-    ``frame`` has cutoff_date, the features and label_revenue / label_has_purchase. Given
-    ``hyperparameters`` (a candidate chosen elsewhere), only the number of rounds is chosen,
-    by early stopping on the validation cutoff.
+    ``frame`` has cutoff_date, the features and label_revenue / label_has_purchase; the spend
+    model keeps the rows with label_revenue > 0. Given ``hyperparameters`` (a candidate
+    chosen elsewhere), only the number of rounds is chosen, by early stopping on the
+    validation cutoff.
     """
     started = time.perf_counter()
     features = list(features)
+    frame = training_rows(target, frame)
     cutoffs = sorted({str(c)[:10] for c in frame["cutoff_date"]})
     categories = category_levels(frame, features)
     model = TrainedModel(
@@ -347,13 +347,17 @@ def train_model(
     )
     if len(frame) == 0:
         model.status = "not_trained"
-        model.message = "no labelled training rows: XGBoost falls back to naive predictions"
+        model.message = (
+            "no labelled training rows"
+            + (" with a purchase: nothing to learn" if target == SPEND else "")
+            + "; XGBoost falls back to naive predictions"
+        )
         return model
-    label_column = "label_has_purchase" if target == PURCHASE else "label_revenue"
-    if frame[label_column].astype(float).nunique() < 2:
+    label = _training_label(target, frame)
+    if np.unique(label).size < 2:
         model.status = "not_trained"
         model.message = (
-            f"every training label is {frame[label_column].iloc[0]}: nothing to learn;"
+            f"every {target} training label is {label[0]:.6g}: nothing to learn;"
             " XGBoost falls back to naive predictions"
         )
         return model
@@ -361,6 +365,7 @@ def train_model(
     cutoff_text = frame["cutoff_date"].astype(str).str[:10]
     search_cutoffs, validation = split_for_validation(cutoffs, settings.horizon_days)
     matrix = feature_matrix(frame, features, categories)
+    validated = None
     if validation is None:
         best = DEFAULT_CANDIDATES[target]
         rounds = settings.fallback_rounds
@@ -372,8 +377,8 @@ def train_model(
         fit_rows = cutoff_text.isin(search_cutoffs).to_numpy()
         valid_rows = (cutoff_text == validation).to_numpy()
         candidates = [hyperparameters] if hyperparameters else search_candidates(target, settings)
-        best, rounds = _search(
-            frame, matrix, target, fit_rows, valid_rows, candidates, settings, model
+        best, rounds, validated = _search(
+            matrix, label, target, fit_rows, valid_rows, candidates, settings, model
         )
         model.validation_cutoff = validation
         if best is None:
@@ -385,31 +390,51 @@ def train_model(
             model.fit_seconds = time.perf_counter() - started
             return model
 
-    label = _training_label(target, best["objective"], frame)
     booster = xgb.train(
         _booster_params(best, settings), _dmatrix(matrix, label), num_boost_round=rounds
-    )
-    model.smearing_factor = smearing_factor(
-        best["objective"], label, _raw(booster, _dmatrix(matrix))
     )
     model.hyperparameters = dict(best)
     model.rounds = rounds
     model.model_json = booster.save_raw(raw_format="json").decode()
+    model.calibration = _calibrate(target, frame, label, booster, matrix, validated)
+    if model.calibration["status"] != "fitted":
+        model.message = "; ".join(
+            m for m in (model.message, f"calibration {model.calibration['status']}") if m
+        )
     model.fit_seconds = time.perf_counter() - started
     return model
 
 
+def _calibrate(target, frame, label, booster, matrix, validated) -> dict:
+    """The calibration of the refitted booster, from the validation cutoff's out-of-time
+    predictions (``validated``: (rows, labels, raw predictions)), or the identity."""
+    if validated is not None:
+        rows, valid_label, valid_raw = validated
+        if target == PURCHASE:
+            return fit_purchase_calibration(valid_label, valid_raw)
+        fitted = fit_spend_calibration(valid_label, valid_raw, spread_bucket(frame[rows]))
+        if fitted["status"] == "fitted":
+            return fitted
+        reason = fitted["status"]
+    else:
+        reason = "not_fitted: no validation cutoff"
+    if target == PURCHASE:
+        return {"a": 0.0, "b": 1.0, "status": reason}
+    # Identity map; the spread from the training residuals (smaller than out of time).
+    residuals = label - _raw(booster, _dmatrix(matrix))
+    return {"c0": 0.0, "c1": 1.0, **spreads(residuals, spread_bucket(frame)), "status": reason}
+
+
 def _search(
-    frame, matrix, target, fit_rows, valid_rows, candidates, settings, model
-) -> tuple[dict, int]:
+    matrix, label, target, fit_rows, valid_rows, candidates, settings, model
+) -> tuple[dict | None, int, tuple | None]:
     """Each candidate stops early on its own loss on the validation cutoff; candidates are
-    then compared on one metric of what they predict there (validation_metric)."""
-    best, best_rounds, best_score = None, 0, math.inf
+    then compared on one metric of what they predict there (validation_metric). Returns
+    the best candidate, its rounds and (validation rows, labels, its predictions there)."""
+    best, best_rounds, best_score, validated = None, 0, math.inf, None
+    train_set = _dmatrix(matrix[fit_rows], label[fit_rows])
+    valid_set = _dmatrix(matrix[valid_rows], label[valid_rows])
     for candidate in candidates:
-        objective = candidate["objective"]
-        label = _training_label(target, objective, frame)
-        train_set = _dmatrix(matrix[fit_rows], label[fit_rows])
-        valid_set = _dmatrix(matrix[valid_rows], label[valid_rows])
         params = _booster_params(candidate, settings)
         params["eval_metric"] = early_stopping_metric(params)
         booster = xgb.train(
@@ -423,37 +448,47 @@ def _search(
         rounds = booster.best_iteration + 1
         raw_fit, raw_valid = _raw(booster, train_set, rounds), _raw(booster, valid_set, rounds)
         if not (np.isfinite(raw_fit).all() and np.isfinite(raw_valid).all()):
-            # e.g. Tweedie on a training set without a single positive label
             model.search.append({**candidate, "rounds": rounds, "score": None})
             continue
-        smearing = smearing_factor(objective, label[fit_rows], raw_fit)
-        score = _score(target, objective, label[valid_rows], raw_valid, smearing)
+        score = _score(target, label[valid_rows], raw_valid)
         model.search.append({**candidate, "rounds": rounds, "score": round(score, 6)})
         if score < best_score:
             best, best_rounds, best_score = candidate, rounds, score
+            validated = (valid_rows, label[valid_rows], raw_valid)
     model.validation_score = best_score if best is not None else None
-    return best, best_rounds
+    return best, best_rounds, validated
 
 
 def _raw(booster: xgb.Booster, data: xgb.DMatrix, rounds: int | None = None) -> np.ndarray:
-    """Predictions on the response scale (log scale for a log-target model)."""
+    """Predictions on the response scale: log spend, or a probability."""
     return booster.predict(data, iteration_range=(0, rounds) if rounds else (0, 0))
 
 
 # --- scoring and explaining -------------------------------------------------------------------
 
 
-def predict(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
-    """Predicted revenue (>= 0) or purchase probability in [0, 1] for each row."""
+def predict_raw(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
+    """The booster's own prediction (log spend, or a probability), before calibration."""
     matrix = feature_matrix(frame, model.features, model.categories)
-    raw = model.booster().predict(_dmatrix(matrix))
-    return to_prediction(model.hyperparameters["objective"], raw, model.smearing_factor)
+    return model.booster().predict(_dmatrix(matrix))
+
+
+def predict_purchase(model: TrainedModel, frame: pd.DataFrame) -> np.ndarray:
+    """Calibrated purchase probability of each row, inside (0, 1)."""
+    return apply_purchase_calibration(model.calibration, predict_raw(model, frame))
+
+
+def predict_spend(model: TrainedModel, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, sigma) of each row's log spend if they buy, calibrated."""
+    return apply_spend_calibration(
+        model.calibration, predict_raw(model, frame), spread_bucket(frame)
+    )
 
 
 def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
     """SHAP values from XGBoost's own ``pred_contribs``: one column per feature, on the
-    model's margin scale (log revenue for both revenue objectives, log-odds for purchase);
-    the bias column is dropped."""
+    model's margin scale (log spend for spend, log-odds for purchase); the bias column is
+    dropped."""
     matrix = feature_matrix(frame, model.features, model.categories)
     values = model.booster().predict(_dmatrix(matrix), pred_contribs=True)
     return pd.DataFrame(values[:, :-1], columns=model.features, index=frame.index)

@@ -12,10 +12,9 @@ import json
 from collections.abc import Sequence
 
 import lifetimes
-import numpy as np
 import pandas as pd
 
-from clv_warehouse.modeling import boosting, btyd, metrics
+from clv_warehouse.modeling import boosting, btyd, distributions, metrics
 from clv_warehouse.modeling.boosting import BoostingSettings, TrainedModel
 from clv_warehouse.modeling.btyd import BtydSettings
 
@@ -27,6 +26,14 @@ BASELINE_FEATURES = (
     "btyd_predicted_revenue",
 )
 PHASES = ("backtest", "production")
+# The forecast distribution columns beyond purchase_probability and predicted_revenue.
+SPREAD_COLUMNS = tuple(
+    c
+    for c in distributions.DISTRIBUTION_COLUMNS
+    if c not in ("purchase_probability", "predicted_revenue")
+)
+# Cutoffs whose predictions reach marts.predictions get the whole distribution.
+DISTRIBUTION_ROLES = ("backtest", "scoring")
 
 # The column types of each output table. An output can be empty (nothing to score) or have a
 # column that is all missing (no drivers for the backtest phase); without declared types DuckDB
@@ -55,6 +62,7 @@ BTYD_PREDICTION_TYPES = {
     "cutoff_date": DATE,
     "customer_id": TEXT,
     **dict.fromkeys(btyd.PREDICTION_COLUMNS, FLOAT),
+    **dict.fromkeys(SPREAD_COLUMNS, FLOAT),
     "is_valid_output": FLAG,
 }
 XGBOOST_FIT_TYPES = {
@@ -67,7 +75,8 @@ XGBOOST_FIT_TYPES = {
     **dict.fromkeys(("training_cutoffs", "validation_cutoff", "validation_metric"), TEXT),
     "validation_score": FLOAT,
     "search": TEXT,
-    "smearing_factor": FLOAT,
+    "calibration": TEXT,
+    "calibration_status": TEXT,
     "fit_seconds": FLOAT,
     **dict.fromkeys(("xgboost_version", "model_version", "model_json"), TEXT),
 }
@@ -78,6 +87,7 @@ XGBOOST_PREDICTION_TYPES = {
     "model_version": TEXT,
     "predicted_revenue": FLOAT,
     "purchase_probability": FLOAT,
+    **dict.fromkeys(SPREAD_COLUMNS, FLOAT),
     **{
         name: kind
         for k in (1, 2, 3)
@@ -211,6 +221,11 @@ def btyd_prediction_table(
             raise ValueError(f"no BG/NBD fit for cutoff {cutoff}: rebuild btyd_fits first")
         fit = btyd.fit_from_record(record)
         predicted = btyd.predict_btyd(fit, group, settings)
+        if str(group["cutoff_role"].iloc[0]) in DISTRIBUTION_ROLES:
+            # One seed per cutoff: the same draws whatever other cutoffs the run has.
+            seed = [settings.seed, pd.Timestamp(cutoff).toordinal()]
+            spread = btyd.revenue_distribution(fit, group, predicted, settings, seed)
+            predicted = predicted.join(spread[list(SPREAD_COLUMNS)])
         predicted.insert(0, "customer_id", group["customer_id"].to_numpy())
         predicted.insert(0, "cutoff_date", cutoff)
         parts.append(predicted)
@@ -272,7 +287,7 @@ def xgboost_fit_table(
     for phase in PHASES:
         train, score = phase_rows(inputs, phase)
         scored_cutoff = _date_key(score["cutoff_date"].iloc[0]) if len(score) else None
-        for target in (boosting.REVENUE, boosting.PURCHASE):
+        for target in (boosting.SPEND, boosting.PURCHASE):
             model = boosting.train_model(
                 train, features, target, settings, hyperparameters=chosen.get(target)
             )
@@ -292,18 +307,32 @@ def _trained(fits: pd.DataFrame, phase: str, target: str) -> TrainedModel | None
 
 def xgboost_prediction_table(fits: pd.DataFrame, inputs: pd.DataFrame) -> pd.DataFrame:
     """One row per customer at the backtest and scoring cutoffs, for each phase whose two
-    boosters trained: predicted revenue, purchase probability and, at the scoring cutoff
-    (the customers marketers act on), the revenue model's three largest SHAP drivers."""
+    boosters trained: the hurdle model's forecast distribution (calibrated purchase
+    probability x log-normal spend) and, at the scoring cutoff (the customers marketers act
+    on), the three features that move the expected revenue most.
+
+    A driver's contribution is on the log scale of expected revenue, log p + log E[spend]:
+    the spend model's SHAP value plus the purchase model's times (1 - p), the slope of log p
+    in the log-odds its SHAP values are measured in.
+    """
     inputs = inputs.sort_values(["cutoff_date", "customer_id"], kind="stable", ignore_index=True)
     parts = []
     for phase in PHASES:
-        revenue = _trained(fits, phase, boosting.REVENUE)
+        spend = _trained(fits, phase, boosting.SPEND)
         purchase = _trained(fits, phase, boosting.PURCHASE)
         _, score = phase_rows(inputs, phase)
-        if revenue is None or purchase is None or score.empty:
+        if spend is None or purchase is None or score.empty:
             continue
+        probability = boosting.predict_purchase(purchase, score)
+        mu, sigma = boosting.predict_spend(spend, score)
+        forecast = distributions.forecast_columns(
+            probability, distributions.lognormal_spend(mu, sigma)
+        )
         if phase == "production":
-            drivers = boosting.top_drivers(boosting.contributions(revenue, score))
+            shap = boosting.contributions(spend, score) + boosting.contributions(
+                purchase, score
+            ).mul(1 - probability, axis=0)
+            drivers = boosting.top_drivers(shap)
         else:
             drivers = boosting.no_drivers(len(score))
         part = pd.DataFrame(
@@ -311,18 +340,18 @@ def xgboost_prediction_table(fits: pd.DataFrame, inputs: pd.DataFrame) -> pd.Dat
                 "cutoff_date": score["cutoff_date"].to_numpy(),
                 "customer_id": score["customer_id"].to_numpy(),
                 "phase": phase,
-                "model_version": _combined_version(revenue, purchase),
-                "predicted_revenue": boosting.predict(revenue, score),
-                "purchase_probability": np.clip(boosting.predict(purchase, score), 0.0, 1.0),
+                "model_version": _combined_version(spend, purchase),
             }
         )
-        parts.append(pd.concat([part, drivers.reset_index(drop=True)], axis=1))
+        parts.append(pd.concat([part, forecast, drivers.reset_index(drop=True)], axis=1))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return typed(table, XGBOOST_PREDICTION_TYPES)
 
 
-def _combined_version(revenue: TrainedModel, purchase: TrainedModel) -> str:
-    digest = hashlib.sha256((revenue.model_json + purchase.model_json).encode()).hexdigest()
+def _combined_version(spend: TrainedModel, purchase: TrainedModel) -> str:
+    calibration = json.dumps([spend.calibration, purchase.calibration], sort_keys=True)
+    models = spend.model_json + purchase.model_json + calibration
+    digest = hashlib.sha256(models.encode()).hexdigest()
     return f"xgboost-{boosting.xgb.__version__}+{digest[:12]}"
 
 
@@ -338,7 +367,7 @@ def xgboost_importance_table(
         _, score = phase_rows(inputs, phase)
         if len(score) > sample_rows:
             score = score.sample(n=sample_rows, random_state=seed).sort_index()
-        for target in (boosting.REVENUE, boosting.PURCHASE):
+        for target in (boosting.SPEND, boosting.PURCHASE):
             model = _trained(fits, phase, target)
             if model is None or score.empty:
                 continue

@@ -30,6 +30,13 @@ final as (
         -- predicted
         predictions.predicted_revenue,
         predictions.purchase_probability,
+        predictions.predicted_revenue_point,
+        predictions.revenue_p10,
+        predictions.revenue_p50,
+        predictions.revenue_p90,
+        predictions.spend_if_purchase_p10,
+        predictions.spend_if_purchase_p50,
+        predictions.spend_if_purchase_p90,
 
         -- observed in [cutoff, cutoff + horizon)
         snapshots.label_revenue as actual_revenue,

@@ -109,7 +109,7 @@ def test_baseline_fits_every_cutoff_on_its_own_history(cdnow_build):
 
 def test_feature_importance_and_drivers(cdnow_build):
     importance = cdnow_build.frame(
-        "select * from marts.feature_importance where phase = 'production' and target = 'revenue'"
+        "select * from marts.feature_importance where phase = 'production' and target = 'spend'"
         " order by importance_rank"
     )
     assert importance["importance_share"].sum() == pytest.approx(1)

@@ -15,12 +15,10 @@ from synthetic_customers import synthetic_customers
 from clv_warehouse.modeling import boosting
 from clv_warehouse.modeling.boosting import (
     DEFAULT_CANDIDATES,
-    LOG_SQUARED,
     PURCHASE,
     PURCHASE_SEARCH_SPACE,
-    REVENUE,
-    REVENUE_SEARCH_SPACE,
-    TWEEDIE,
+    SPEND,
+    SPEND_SEARCH_SPACE,
     BoostingSettings,
     TrainedModel,
     category_levels,
@@ -28,11 +26,11 @@ from clv_warehouse.modeling.boosting import (
     feature_matrix,
     mean_absolute_shap,
     no_drivers,
-    predict,
+    predict_purchase,
+    predict_raw,
+    predict_spend,
     search_candidates,
-    smearing_factor,
     split_for_validation,
-    to_prediction,
     top_drivers,
     train_model,
 )
@@ -46,8 +44,8 @@ SETTINGS = BoostingSettings(
     threads=1,
 )
 FEATURES = ["frequency", "recency_days", "monetary_mean", "tenure_days", "country"]
-SPACES = {REVENUE: REVENUE_SEARCH_SPACE, PURCHASE: PURCHASE_SEARCH_SPACE}
-TARGETS = (REVENUE, PURCHASE)
+SPACES = {SPEND: SPEND_SEARCH_SPACE, PURCHASE: PURCHASE_SEARCH_SPACE}
+TARGETS = (SPEND, PURCHASE)
 VERSION = re.compile(rf"^xgboost-{re.escape(xgb.__version__)}\+[0-9a-f]{{12}}$")
 
 
@@ -113,7 +111,7 @@ def test_search_candidates_start_with_the_default_and_stay_in_the_space(target):
 def test_search_candidates_are_bounded_by_the_grid(target):
     grid = _grid(target)
     candidates = search_candidates(target, BoostingSettings(horizon_days=30, search_candidates=500))
-    assert len(candidates) == len(grid) == (36 if target == REVENUE else 18)
+    assert len(candidates) == len(grid) == 18
     assert candidates[0] == DEFAULT_CANDIDATES[target]
     assert {_key(c) for c in candidates} == {_key(c) for c in grid}
 
@@ -183,10 +181,11 @@ def test_train_model_searches_and_refits(models, frame, target):
     assert model.target == target
     assert model.features == FEATURES
     assert model.categories == {"country": ["DE", "GB", "US"]}
-    assert model.training_rows == len(frame)
+    assert model.training_rows == len(boosting.training_rows(target, frame))
     assert model.training_cutoffs == ["2024-01-01", "2024-01-31", "2024-03-01", "2024-03-31"]
     assert model.validation_cutoff == "2024-03-31"
-    assert model.validation_metric == ("rmsle" if target == REVENUE else "log_loss")
+    assert model.validation_metric == ("rmse_log_spend" if target == SPEND else "log_loss")
+    assert model.calibration["status"] == "fitted"
     assert len(model.search) == SETTINGS.search_candidates
     assert [{k: c[k] for k in SPACES[target]} for c in model.search] == search_candidates(
         target, SETTINGS
@@ -219,7 +218,7 @@ def test_search_fits_on_earlier_cutoffs_and_stops_on_the_latest(frame, monkeypat
     settings = BoostingSettings(
         horizon_days=30, search_candidates=1, max_rounds=5, early_stopping_rounds=2, threads=1
     )
-    model = train_model(data, FEATURES, REVENUE, settings)
+    model = train_model(data, FEATURES, PURCHASE, settings)
     per_cutoff = data["cutoff_date"].value_counts()
     earlier = per_cutoff[[pd.Timestamp(c) for c in ("2024-01-01", "2024-01-31", "2024-03-01")]]
     assert model.validation_cutoff == "2024-03-31"
@@ -236,9 +235,9 @@ def test_train_model_is_reproducible_byte_for_byte(models, frame, target):
 
 
 def test_another_seed_gives_another_model(models, frame):
-    other = train_model(frame, FEATURES, REVENUE, dataclasses.replace(SETTINGS, seed=1))
+    other = train_model(frame, FEATURES, SPEND, dataclasses.replace(SETTINGS, seed=1))
     assert other.is_trained
-    assert other.model_json != models[REVENUE].model_json
+    assert other.model_json != models[SPEND].model_json
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -256,8 +255,8 @@ def test_empty_frame_is_not_trained(frame, target):
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_constant_label_is_not_trained(frame, target):
-    zeros = frame.assign(label_revenue=0.0, label_has_purchase=False)
-    model = train_model(zeros, FEATURES, target, SETTINGS)
+    constant = frame.assign(label_revenue=25.0, label_has_purchase=True)
+    model = train_model(constant, FEATURES, target, SETTINGS)
     assert model.status == "not_trained"
     assert "nothing to learn" in model.message
     assert not model.is_trained
@@ -279,6 +278,7 @@ def test_one_cutoff_uses_the_default_candidate_without_search(frame, target):
     assert model.validation_cutoff is None
     assert model.validation_score is None
     assert "no search" in model.message
+    assert "calibration not_fitted: no validation cutoff" in model.message
     assert model.training_cutoffs == ["2024-01-01"]
 
 
@@ -292,79 +292,38 @@ def test_cutoffs_as_dates_or_text_train_the_same_model(frame):
         assert model.model_json == reference.model_json
 
 
-# --- to_prediction and smearing ----------------------------------------------------------
+# --- calibration and the spend law -----------------------------------------------------------
 
 
-def test_to_prediction_of_a_log_target_is_smeared_and_clipped():
-    raw = np.array([-3.0, -0.2, 0.0, 0.5, 2.0, 6.0])
-    for factor in (1.0, 1.37):
-        expected = np.clip(np.exp(raw) * factor - 1.0, 0, None)
-        np.testing.assert_allclose(to_prediction(LOG_SQUARED, raw, factor), expected)
-    assert to_prediction(LOG_SQUARED, raw, 1.0)[0] == 0.0
-    np.testing.assert_allclose(to_prediction(LOG_SQUARED, raw), np.clip(np.expm1(raw), 0, None))
+def test_no_buyer_is_nothing_for_the_spend_model_to_learn(frame):
+    nobody = frame.assign(label_revenue=0.0, label_has_purchase=False)
+    model = train_model(nobody, FEATURES, SPEND, SETTINGS)
+    assert model.status == "not_trained"
+    assert "no labelled training rows with a purchase" in model.message
 
 
-@pytest.mark.parametrize("objective", [TWEEDIE, "binary:logistic"])
-def test_to_prediction_of_other_objectives_is_the_clipped_output(objective):
-    raw = np.array([-0.5, 0.0, 0.25, 0.9, 12.0])
-    predicted = to_prediction(objective, raw, smearing_factor=3.0)
-    np.testing.assert_array_equal(predicted, np.array([0.0, 0.0, 0.25, 0.9, 12.0]))
-
-
-@pytest.mark.parametrize("objective", [LOG_SQUARED, TWEEDIE, "binary:logistic"])
-def test_to_prediction_is_never_negative(objective):
-    raw = np.random.default_rng(3).normal(0, 5, 1000)
-    assert (to_prediction(objective, raw, 0.5) >= 0).all()
-
-
-def test_smearing_factor():
-    label = np.array([0.0, 1.0, 2.5, 4.0])
-    raw = np.array([0.5, 0.8, 2.0, 4.4])
-    assert smearing_factor(TWEEDIE, label, raw) == 1.0
-    assert smearing_factor("binary:logistic", label, raw) == 1.0
-    expected = np.mean(np.exp(label - raw))
-    assert smearing_factor(LOG_SQUARED, label, raw) == pytest.approx(expected, rel=1e-12)
-    assert smearing_factor(LOG_SQUARED, label, label) == pytest.approx(1.0)
-
-
-def test_smearing_recovers_the_mean_that_expm1_underestimates():
-    rng = np.random.default_rng(42)
-    sigma = 0.8
-    f = rng.uniform(1.0, 4.0, 20_000)
-    label = f + rng.normal(0, sigma, f.size)  # log1p(revenue)
-    true_mean = np.exp(f + sigma**2 / 2) - 1  # E[revenue | f]
-    factor = smearing_factor(LOG_SQUARED, label, f)
-    assert factor == pytest.approx(np.exp(sigma**2 / 2), rel=0.03)
-    smeared = to_prediction(LOG_SQUARED, f, factor)
-    naive = np.expm1(f)
-    assert abs(smeared.mean() - true_mean.mean()) < abs(naive.mean() - true_mean.mean())
-    assert abs(smeared.mean() / true_mean.mean() - 1) < 0.03
-    assert abs(smeared.sum() - np.expm1(label).sum()) < abs(naive.sum() - np.expm1(label).sum())
-
-
-def test_log_target_model_stores_and_applies_its_smearing_factor(frame, monkeypatch):
-    log_default = {**DEFAULT_CANDIDATES[REVENUE], "objective": LOG_SQUARED}
-    monkeypatch.setitem(boosting.DEFAULT_CANDIDATES, REVENUE, log_default)
-    single = frame[frame["cutoff_date"] == frame["cutoff_date"].max()]
-    model = train_model(single, FEATURES, REVENUE, SETTINGS)
-    assert model.hyperparameters["objective"] == LOG_SQUARED
-    matrix = feature_matrix(single, model.features, model.categories)
-    raw = model.booster().predict(xgb.DMatrix(matrix, enable_categorical=True))
-    label = np.log1p(single["label_revenue"].to_numpy())
-    assert model.smearing_factor == pytest.approx(np.mean(np.exp(label - raw)), rel=1e-6)
-    assert model.smearing_factor > 1.0
-    np.testing.assert_allclose(
-        predict(model, single), np.clip(np.exp(raw) * model.smearing_factor - 1, 0, None)
+def test_spend_model_learns_log_spend_of_buyers_only(models, frame):
+    buyers = frame[frame["label_revenue"] > 0]
+    assert models[SPEND].training_rows == len(buyers) < len(frame)
+    mu, sigma = predict_spend(models[SPEND], buyers)
+    assert np.corrcoef(mu, np.log(buyers["label_revenue"]))[0, 1] > 0.3
+    assert (sigma > 0).all()
+    # A calibrated log-normal mean is close to the buyers' mean spend in sample.
+    assert np.mean(np.exp(mu + sigma**2 / 2)) == pytest.approx(
+        buyers["label_revenue"].mean(), rel=0.3
     )
 
 
-def test_tweedie_model_has_no_smearing(models):
-    if models[REVENUE].hyperparameters["objective"] == TWEEDIE:
-        assert models[REVENUE].smearing_factor == 1.0
-    assert models[PURCHASE].smearing_factor == 1.0
-
-
-# --- features --------------------------------------------------------------------------------
+def test_predictions_apply_the_stored_calibration(models, frame):
+    purchase = models[PURCHASE]
+    raw = predict_raw(purchase, frame).astype(float)
+    a, b = purchase.calibration["a"], purchase.calibration["b"]
+    expected = 1 / (1 + np.exp(-(a + b * np.log(raw / (1 - raw)))))
+    np.testing.assert_allclose(predict_purchase(purchase, frame), expected, rtol=1e-9)
+    spend = models[SPEND]
+    mu, _ = predict_spend(spend, frame)
+    c0, c1 = spend.calibration["c0"], spend.calibration["c1"]
+    np.testing.assert_allclose(mu, c0 + c1 * predict_raw(spend, frame).astype(float), rtol=1e-9)
 
 
 def test_category_levels_are_the_sorted_text_levels():
@@ -432,8 +391,8 @@ def test_numeric_features_become_floats():
 def test_unseen_level_predicts_like_a_missing_one(models, frame):
     rows = frame.head(20)
     for model in models.values():
-        unseen = predict(model, rows.assign(country="FR"))
-        missing = predict(model, rows.assign(country=None))
+        unseen = predict_raw(model, rows.assign(country="FR"))
+        missing = predict_raw(model, rows.assign(country=None))
         np.testing.assert_array_equal(unseen, missing)
 
 
@@ -441,8 +400,9 @@ def test_unseen_level_predicts_like_a_missing_one(models, frame):
 
 
 def test_predictions_are_in_range_and_informative(models, frame):
-    revenue = predict(models[REVENUE], frame)
-    probability = predict(models[PURCHASE], frame)
+    mu, sigma = predict_spend(models[SPEND], frame)
+    revenue = np.exp(mu + sigma**2 / 2)
+    probability = predict_purchase(models[PURCHASE], frame)
     assert revenue.shape == probability.shape == (len(frame),)
     assert np.isfinite(revenue).all()
     assert (revenue >= 0).all()
@@ -526,7 +486,7 @@ def test_mean_absolute_shap_ranks_features():
 
 
 def test_mean_absolute_shap_of_a_model_sums_to_one(models, frame):
-    importance = mean_absolute_shap(contributions(models[REVENUE], frame.head(100)))
+    importance = mean_absolute_shap(contributions(models[SPEND], frame.head(100)))
     assert sorted(importance["feature_name"]) == sorted(FEATURES)
     assert importance["importance_rank"].tolist() == list(range(1, len(FEATURES) + 1))
     assert importance["mean_abs_shap"].is_monotonic_decreasing
@@ -550,12 +510,12 @@ def test_record_round_trip_predicts_identically(models, frame, target):
     assert record["xgboost_version"] == xgb.__version__
     restored = TrainedModel.from_record(record)
     assert restored == model
-    np.testing.assert_array_equal(predict(restored, frame), predict(model, frame))
+    np.testing.assert_array_equal(predict_raw(restored, frame), predict_raw(model, frame))
     # As a row of a table, the way tables.py reads it back.
     row = pd.DataFrame([record]).iloc[0].to_dict()
     from_row = TrainedModel.from_record(row)
     assert from_row.model_version == model.model_version
-    np.testing.assert_array_equal(predict(from_row, frame), predict(model, frame))
+    np.testing.assert_array_equal(predict_raw(from_row, frame), predict_raw(model, frame))
     pd.testing.assert_frame_equal(contributions(from_row, frame), contributions(model, frame))
 
 
@@ -565,12 +525,12 @@ def test_record_of_a_model_without_validation_round_trips(frame):
     record = pd.DataFrame([model.as_record()]).iloc[0].to_dict()
     restored = TrainedModel.from_record(record)
     assert restored.validation_score is None
-    np.testing.assert_array_equal(predict(restored, frame), predict(model, frame))
+    np.testing.assert_array_equal(predict_raw(restored, frame), predict_raw(model, frame))
 
 
 def test_record_of_an_untrained_model_read_from_a_table_is_not_trained(models, frame):
-    untrained = train_model(frame.iloc[0:0], FEATURES, REVENUE, SETTINGS)
-    table = pd.DataFrame([models[REVENUE].as_record(), untrained.as_record()])
+    untrained = train_model(frame.iloc[0:0], FEATURES, SPEND, SETTINGS)
+    table = pd.DataFrame([models[SPEND].as_record(), untrained.as_record()])
     restored = TrainedModel.from_record(table.iloc[1].to_dict())
     assert not restored.is_trained
     assert restored.model_json == ""
@@ -589,13 +549,13 @@ def test_candidates_with_non_finite_predictions_are_skipped_and_all_failing_is_a
         return np.full_like(values, np.nan) if calls["n"] <= 2 else values
 
     monkeypatch.setattr(boosting, "_raw", first_candidate_diverges)
-    model = train_model(frame, FEATURES, REVENUE, SETTINGS)
+    model = train_model(frame, FEATURES, SPEND, SETTINGS)
     assert model.status == "trained"
     assert model.search[0]["score"] is None
     assert all(entry["score"] is not None for entry in model.search[1:])
 
     monkeypatch.setattr(boosting, "_raw", lambda booster, data, rounds=None: np.full(3, np.nan))
-    failed = train_model(frame, FEATURES, REVENUE, SETTINGS)
+    failed = train_model(frame, FEATURES, SPEND, SETTINGS)
     assert failed.status == "not_trained"
     assert "non-finite" in failed.message
     assert not failed.is_trained

@@ -306,6 +306,7 @@ def test_btyd_prediction_table(btyd_fits, rfm):
         "cutoff_date",
         "customer_id",
         *btyd.PREDICTION_COLUMNS,
+        *tables.SPREAD_COLUMNS,
         "is_valid_output",
     ]
     assert len(table) == len(rfm)
@@ -320,6 +321,20 @@ def test_btyd_prediction_table(btyd_fits, rfm):
     assert values[fitted].notna().all().all()
     probabilities = table.loc[fitted, ["p_alive", "purchase_probability"]]
     assert (probabilities <= 1).all().all()
+    # The whole distribution at the backtest cutoff only (training cutoffs feed XGBoost
+    # features, which need no quantiles).
+    spread = table[list(tables.SPREAD_COLUMNS)]
+    backtest = (table["cutoff_date"] == pd.Timestamp("2024-04-01")).to_numpy()
+    assert spread[backtest].notna().all().all()
+    assert spread[~backtest].isna().all().all()
+    ordered_quantiles = spread[backtest]
+    for low, high in (("revenue_p10", "revenue_p50"), ("revenue_p50", "revenue_p90")):
+        assert (ordered_quantiles[low] <= ordered_quantiles[high]).all()
+    assert (
+        ordered_quantiles["spend_if_purchase_p10"] <= ordered_quantiles["spend_if_purchase_p90"]
+    ).all()
+    again = tables.btyd_prediction_table(btyd_fits, rfm, BTYD)
+    pd.testing.assert_frame_equal(table, again)
 
 
 def test_btyd_predictions_match_the_fit_of_their_cutoff(btyd_fits, rfm):
@@ -360,6 +375,7 @@ def test_btyd_tables_of_no_rows(rfm):
         "cutoff_date",
         "customer_id",
         *btyd.PREDICTION_COLUMNS,
+        *tables.SPREAD_COLUMNS,
         "is_valid_output",
     ]
 
@@ -369,9 +385,9 @@ def test_btyd_tables_of_no_rows(rfm):
 
 def test_xgboost_fit_table_has_one_row_per_phase_and_target(fits, inputs):
     assert list(zip(fits["phase"], fits["target"], strict=True)) == [
-        ("backtest", "revenue"),
+        ("backtest", "spend"),
         ("backtest", "purchase"),
-        ("production", "revenue"),
+        ("production", "spend"),
         ("production", "purchase"),
     ]
     assert (fits["status"] == "trained").all()
@@ -382,11 +398,13 @@ def test_xgboost_fit_table_has_one_row_per_phase_and_target(fits, inputs):
     assert fits["validation_cutoff"].tolist() == ["2024-03-01"] * 2 + ["2024-03-31"] * 2
     for phase, cutoffs in (("backtest", 3), ("production", 4)):
         train, _ = tables.phase_rows(inputs, phase)
-        rows = fits[fits["phase"] == phase]
-        assert (rows["training_rows"] == len(train)).all()
+        rows = fits[fits["phase"] == phase].set_index("target")
+        assert rows.loc["purchase", "training_rows"] == len(train)
+        assert rows.loc["spend", "training_rows"] == (train["label_revenue"] > 0).sum()
         expected = [str(c.date()) for c in CUTOFFS[:cutoffs]]
         assert all(json.loads(t) == expected for t in rows["training_cutoffs"])
-    assert set(fits["validation_metric"]) == {"rmsle", "log_loss"}
+    assert set(fits["validation_metric"]) == {"rmse_log_spend", "log_loss"}
+    assert (fits["calibration_status"] == "fitted").all()
     # The search runs in the backtest phase; production refits the chosen hyperparameters.
     searches = [json.loads(s) for s in fits["search"]]
     assert [len(s) for s in searches] == [SETTINGS.search_candidates] * 2 + [1, 1]
@@ -408,6 +426,7 @@ def test_xgboost_prediction_table(predictions, inputs, fits):
         "model_version",
         "predicted_revenue",
         "purchase_probability",
+        *tables.SPREAD_COLUMNS,
         *DRIVER_COLUMNS,
     ]
     assert len(predictions) == 600
@@ -436,13 +455,21 @@ def test_xgboost_prediction_table(predictions, inputs, fits):
 def test_xgboost_predictions_are_the_models_predictions(predictions, inputs, fits):
     for phase, role in (("backtest", "backtest"), ("production", "scoring")):
         rows = inputs[inputs["cutoff_role"] == role].sort_values("customer_id")
-        revenue = _model(fits, phase, boosting.REVENUE)
+        spend = _model(fits, phase, boosting.SPEND)
         purchase = _model(fits, phase, boosting.PURCHASE)
         got = predictions[predictions["phase"] == phase]
-        np.testing.assert_allclose(got["predicted_revenue"], boosting.predict(revenue, rows))
-        np.testing.assert_allclose(got["purchase_probability"], boosting.predict(purchase, rows))
+        probability = boosting.predict_purchase(purchase, rows)
+        mu, sigma = boosting.predict_spend(spend, rows)
+        np.testing.assert_allclose(got["purchase_probability"], probability)
+        np.testing.assert_allclose(
+            got["predicted_revenue"], probability * np.exp(mu + sigma**2 / 2), rtol=1e-12
+        )
+        np.testing.assert_allclose(got["spend_if_purchase_p50"], np.exp(mu), rtol=1e-12)
         if phase == "production":
-            shap = boosting.contributions(revenue, rows)
+            # On the log scale of expected revenue: spend SHAP + (1 - p) x purchase SHAP.
+            shap = boosting.contributions(spend, rows) + boosting.contributions(purchase, rows).mul(
+                1 - probability, axis=0
+            )
             expected = boosting.top_drivers(shap).reset_index(drop=True)
             pd.testing.assert_frame_equal(
                 got[DRIVER_COLUMNS].reset_index(drop=True), expected, check_dtype=False

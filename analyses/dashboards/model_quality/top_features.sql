@@ -1,5 +1,5 @@
 -- Model quality: which features drive the production XGBoost models, as the share of mean
--- |SHAP| (filter: target, revenue or purchase; default revenue). Top 20.
+-- |SHAP| (filter: target, purchase or spend; default purchase). Top 20.
 
 with
 
@@ -19,7 +19,7 @@ final as (
         feature_group,
         description
     from importance
-    where target = coalesce({{ metabase_optional('', 'target', ', ') }} 'revenue')
+    where target = coalesce({{ metabase_optional('', 'target', ', ') }} 'purchase')
         and importance_rank <= 20
 
 )

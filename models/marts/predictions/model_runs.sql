@@ -114,17 +114,23 @@ boosted_runs as (
     select
         cast(scored_cutoff_date as date) as cutoff_date,
         'xgboost' as model_name,
-        case when bool_and(status = 'trained') then 'trained' else 'not_trained' end as status,
+        case
+            when not bool_and(status = 'trained') then 'not_trained'
+            when bool_and(calibration_status = 'fitted') then 'trained'
+            else 'uncalibrated'
+        end as status,
         coalesce(string_agg(nullif(message, ''), '; ' order by target), '') as message,
         {{ clv_json_object({
-            'revenue_rounds': "max(case when target = 'revenue' then rounds end)",
+            'spend_rounds': "max(case when target = 'spend' then rounds end)",
             'purchase_rounds': "max(case when target = 'purchase' then rounds end)",
             'validation_cutoff': 'max(validation_cutoff)',
-            'revenue_validation_rmsle': "max(case when target = 'revenue' then validation_score end)",
-            'purchase_validation_log_loss': "max(case when target = 'purchase' then validation_score end)"
+            'spend_validation_rmse_log': "max(case when target = 'spend' then validation_score end)",
+            'purchase_validation_log_loss': "max(case when target = 'purchase' then validation_score end)",
+            'spend_calibration': "cast(max(case when target = 'spend' then calibration end) as json)",
+            'purchase_calibration': "cast(max(case when target = 'purchase' then calibration end) as json)"
         }) }} as model_parameters,
         {{ clv_json_object({
-            'revenue': "cast(max(case when target = 'revenue' then hyperparameters end) as json)",
+            'spend': "cast(max(case when target = 'spend' then hyperparameters end) as json)",
             'purchase': "cast(max(case when target = 'purchase' then hyperparameters end) as json)"
         }) }} as hyperparameters,
         cast(max(training_rows) as bigint) as training_rows,

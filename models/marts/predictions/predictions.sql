@@ -9,6 +9,10 @@
 {#- No model is ever certain: purchase probabilities are kept inside [floor, 1 - floor]
     (a 41-day file gave every customer exactly 1.000, and log loss is infinite at 0 or 1). -#}
 {%- set probability_floor = 1e-6 -%}
+{#- The rest of each forecast distribution (clv_warehouse/modeling/distributions.py). -#}
+{%- set spread_columns = [
+    'predicted_revenue_point', 'revenue_p10', 'revenue_p50', 'revenue_p90',
+    'spend_if_purchase_p10', 'spend_if_purchase_p50', 'spend_if_purchase_p90'] -%}
 
 with
 
@@ -63,6 +67,15 @@ naive_rows as (
         '{{ naive_version }}' as model_version,
         naive.predicted_revenue,
         naive.purchase_probability,
+        -- a rule, not a law: its forecast is one value, every quantile included; the spend if
+        -- they buy is last horizon's revenue, unknown (null) for who did not buy then
+        naive.predicted_revenue as predicted_revenue_point,
+        naive.predicted_revenue as revenue_p10,
+        naive.predicted_revenue as revenue_p50,
+        naive.predicted_revenue as revenue_p90,
+        nullif(naive.predicted_revenue, 0) as spend_if_purchase_p10,
+        nullif(naive.predicted_revenue, 0) as spend_if_purchase_p50,
+        nullif(naive.predicted_revenue, 0) as spend_if_purchase_p90,
         cast(null as double) as expected_purchases,
         cast(null as double) as p_alive,
         cast(null as double) as clv,
@@ -85,6 +98,10 @@ baseline_rows as (
             as predicted_revenue,
         case when baseline.is_valid_output then baseline.purchase_probability else naive.purchase_probability end
             as purchase_probability,
+        {%- for column in spread_columns %}
+        case when baseline.is_valid_output then baseline.{{ column }} else naive_rows.{{ column }} end
+            as {{ column }},
+        {%- endfor %}
         case when baseline.is_valid_output then baseline.expected_purchases end as expected_purchases,
         case when baseline.is_valid_output then baseline.p_alive end as p_alive,
         case when baseline.is_valid_output then baseline.clv end as clv,
@@ -94,6 +111,9 @@ baseline_rows as (
             when not coalesce(baseline.is_valid_output, false) then 'invalid_output: NaN, infinite or negative'
         end as fallback_reason
     from naive
+    inner join naive_rows
+        on naive.customer_id = naive_rows.customer_id
+        and naive.cutoff_date = naive_rows.cutoff_date
     left join baseline
         on naive.customer_id = baseline.customer_id
         and naive.cutoff_date = baseline.cutoff_date
@@ -112,6 +132,10 @@ boosted_rows as (
         coalesce(boosted.model_version, '{{ naive_version }}') as model_version,
         coalesce(boosted.predicted_revenue, naive.predicted_revenue) as predicted_revenue,
         coalesce(boosted.purchase_probability, naive.purchase_probability) as purchase_probability,
+        {%- for column in spread_columns %}
+        case when boosted.customer_id is not null then boosted.{{ column }} else naive_rows.{{ column }} end
+            as {{ column }},
+        {%- endfor %}
         cast(null as double) as expected_purchases,
         cast(null as double) as p_alive,
         cast(null as double) as clv,
@@ -121,6 +145,9 @@ boosted_rows as (
                 then coalesce('not_trained: ' || boosted_fits.message, 'not_trained')
         end as fallback_reason
     from naive
+    inner join naive_rows
+        on naive.customer_id = naive_rows.customer_id
+        and naive.cutoff_date = naive_rows.cutoff_date
     left join boosted
         on naive.customer_id = boosted.customer_id
         and naive.cutoff_date = boosted.cutoff_date
@@ -156,6 +183,9 @@ final as (
         cast(unioned.predicted_revenue as double) as predicted_revenue,
         cast(least(greatest(unioned.purchase_probability, {{ probability_floor }}), 1 - {{ probability_floor }}) as double)
             as purchase_probability,
+        {%- for column in spread_columns %}
+        cast(unioned.{{ column }} as double) as {{ column }},
+        {%- endfor %}
         unioned.expected_purchases,
         unioned.p_alive,
         unioned.clv,
