@@ -1,21 +1,13 @@
 """Backtest metrics of a distributional forecast: each output judged by its own rule.
 
-A distributional forecast gives, per customer and cutoff, ``purchase_probability``,
-``predicted_revenue`` (the expectation of next-horizon revenue ``Y``),
-``predicted_revenue_point`` (the RMSLE-optimal point ``expm1(E[log1p Y])``), the unconditional
-quantiles ``revenue_p10/p50/p90`` of ``Y`` (which has a point mass at 0 of probability
-``1 - purchase_probability``) and the quantiles ``spend_if_purchase_p10/p50/p90`` of ``Y`` given
-``Y > 0``. ``distribution_metrics`` scores every output with the rule that fits it:
-
-- the expectation: totals, RMSE, MAE, R^2, normalized Gini with a bootstrap interval, Spearman,
-  decile MAPE, top-decile capture (``metrics.regression_metrics``);
-- the point: RMSLE (``metrics.rmsle``);
-- the probability: AUC, Brier, log loss (``metrics.classification_metrics``);
-- the quantiles: coverage of the central 80% range (randomized PIT at the zero mass), coverage
-  of the buyers' 80% spend range, pinball loss.
-
-``reference_rows`` scores the all-zeros and best-constant forecasts with the same functions, so
-every table can show them beside the models.
+Per customer and cutoff a distributional forecast gives ``FORECAST_COLUMNS``: a purchase
+probability, the expectation of next-horizon revenue ``Y``, the RMSLE-optimal point
+``expm1(E[log1p Y])``, unconditional quantiles of ``Y`` (a point mass at 0 of probability
+``1 - purchase_probability``) and quantiles of ``Y`` given ``Y > 0``. ``distribution_metrics``
+scores the expectation like ``metrics.regression_metrics`` (plus a bootstrap interval of the
+Gini), the point by RMSLE, the probability like ``metrics.classification_metrics`` and the
+quantiles by range coverage and pinball loss; ``reference_rows`` scores the all-zeros and
+best-constant forecasts with the same functions, to show beside the models.
 
 Unlike ``metrics`` (whose undefined values are ``None``), an undefined value here is a float
 NaN (no buyers, a single class, zero actual revenue), so each metric is a float column. Invalid
@@ -36,6 +28,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from clv_warehouse.modeling.metrics import (
+    CLASSIFICATION_METRIC_KEYS,
+    REGRESSION_METRIC_KEYS,
     _binary_outcomes,
     _check_finite,
     _check_lengths,
@@ -100,19 +94,12 @@ DISTRIBUTION_METRIC_KEYS: tuple[str, ...] = (
     "pinball_loss_mean",
 )
 
-_FROM_REGRESSION = (
-    "actual_revenue",
-    "predicted_revenue",
-    "revenue_ratio",
-    "rmse",
-    "mae",
-    "r2",
-    "normalized_gini",
-    "spearman",
-    "decile_mape",
-    "top_decile_revenue_capture",
+_FROM_REGRESSION = tuple(
+    key for key in DISTRIBUTION_METRIC_KEYS[1:] if key in REGRESSION_METRIC_KEYS
 )
-_FROM_CLASSIFICATION = ("auc", "brier", "log_loss", "positive_rate", "mean_probability")
+_FROM_CLASSIFICATION = tuple(
+    key for key in DISTRIBUTION_METRIC_KEYS if key in CLASSIFICATION_METRIC_KEYS
+)
 
 DISTRIBUTION_METRIC_DEFINITIONS: dict[str, str] = {
     "n_customers": "Number of customers evaluated.",
@@ -262,12 +249,16 @@ def normalized_gini_interval(
     """
     a, p = _revenue_inputs(actual, predicted)
     n = _check_lengths(actual=a, predicted=p)
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+    if (
+        isinstance(replicates, bool)
+        or not isinstance(replicates, int | np.integer)
+        or replicates < 1
+    ):
         raise ValueError(f"replicates must be a positive integer, got {replicates!r}")
     if not 0 < level < 1:
         raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
     customer = _row_keys(customer_ids, n)
-    counts = _bootstrap_counts(int(customer.max()) + 1, replicates, seed)
+    counts = _bootstrap_counts(int(customer.max()) + 1, int(replicates), seed)
     weights = counts[:, customer]
     model = _weighted_gini(a, p, weights)
     perfect = _weighted_gini(a, a, weights)

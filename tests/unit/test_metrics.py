@@ -549,6 +549,8 @@ def test_gini_interval_seeded_and_independent_of_row_order():
 def test_gini_interval_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         normalized_gini_interval([1.0, 2.0], [1.0, 2.0], **kwargs)
+    # a numpy integer is a valid count
+    assert normalized_gini_interval([1.0, 2.0], [1.0, 2.0], replicates=np.int64(3)) is not None
 
 
 def test_gini_interval_rejects_bad_input():
