@@ -12,6 +12,9 @@ outside [0, 1]) raises ``ValueError``.
 
 Deciles follow SQL ``ntile(10) over (order by predicted desc, tie_breaker asc)`` exactly, so a
 decile table built here matches one built in the warehouse row for row.
+
+The metrics of a distributional forecast (quantiles, coverage, Gini interval, reference rows)
+build on these in ``metrics_distribution``.
 """
 
 from __future__ import annotations
