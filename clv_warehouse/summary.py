@@ -49,6 +49,7 @@ class MetricRow:
     spearman: float | None
     top_decile_revenue_capture: float | None
     auc: float | None
+    interval_coverage_80: float | None = None
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,13 @@ def read_summary(warehouse_path: Path) -> WarehouseSummary:
                     """
                     select model_name, n_customers, actual_revenue, predicted_revenue,
                            revenue_ratio, rmsle, normalized_gini, spearman,
-                           top_decile_revenue_capture, auc
+                           top_decile_revenue_capture, auc, interval_coverage_80
                     from marts.backtest_metrics
-                    order by case model_name when 'naive' then 1 when 'btyd' then 2 else 3 end
+                    order by
+                        case model_name
+                            when 'naive' then 1 when 'btyd' then 2 when 'xgboost' then 3
+                            when 'all_zeros' then 4 else 5
+                        end
                     """
                 ).fetchall()
             ]
@@ -217,8 +222,9 @@ def format_metrics(summary: WarehouseSummary) -> list[str]:
         lines = [
             f"  backtest    cutoff {summary.backtest_cutoff}, next {summary.horizon_days} days,"
             " models trained on earlier cutoffs only (marts.backtest_metrics)",
-            f"              {'model':<8}{'customers':>10}{'actual':>13}{'predicted':>13}"
-            f"{'ratio':>7}{'RMSLE':>7}{'Gini':>7}{'Spearman':>9}{'top10%':>8}{'AUC':>7}",
+            f"              {'model':<14}{'customers':>10}{'actual':>13}{'predicted':>13}"
+            f"{'ratio':>7}{'RMSLE':>7}{'Gini':>7}{'Spearman':>9}{'top10%':>8}{'AUC':>7}"
+            f"{'in80%':>7}",
         ]
     elif summary.model_runs:
         lines = [
@@ -229,11 +235,11 @@ def format_metrics(summary: WarehouseSummary) -> list[str]:
         return []
     for m in summary.metrics:
         lines.append(
-            f"              {m.model_name:<8}{m.n_customers:>10,}{m.actual_revenue:>13,.0f}"
+            f"              {m.model_name:<14}{m.n_customers:>10,}{m.actual_revenue:>13,.0f}"
             f"{m.predicted_revenue:>13,.0f}{_number(m.revenue_ratio, '.3f'):>7}"
             f"{_number(m.rmsle, '.3f'):>7}{_number(m.normalized_gini, '.3f'):>7}"
             f"{_number(m.spearman, '.3f'):>9}{_number(m.top_decile_revenue_capture, '.3f'):>8}"
-            f"{_number(m.auc, '.3f'):>7}"
+            f"{_number(m.auc, '.3f'):>7}{_number(m.interval_coverage_80, '.3f'):>7}"
         )
     for run in summary.model_runs:
         if run.status not in ("fitted", "trained") or run.fallback_predictions:

@@ -12,9 +12,11 @@ import json
 from collections.abc import Sequence
 
 import lifetimes
+import numpy as np
 import pandas as pd
 
-from clv_warehouse.modeling import boosting, btyd, distributions, metrics
+from clv_warehouse.modeling import boosting, btyd, distributions
+from clv_warehouse.modeling import metrics_distribution as judged
 from clv_warehouse.modeling.boosting import BoostingSettings, TrainedModel
 from clv_warehouse.modeling.btyd import BtydSettings
 
@@ -107,10 +109,13 @@ IMPORTANCE_TYPES = {
 METRIC_TYPES = {
     "cutoff_date": DATE,
     "model_name": TEXT,
+    "is_reference": FLAG,
     "n_customers": COUNT,
-    **dict.fromkeys(metrics.REGRESSION_METRIC_KEYS[1:], FLOAT),
-    **dict.fromkeys(metrics.CLASSIFICATION_METRIC_KEYS, FLOAT),
+    **dict.fromkeys(judged.DISTRIBUTION_METRIC_KEYS[1:], FLOAT),
+    "mae_log1p_point": FLOAT,
 }
+# The two forecasts every metrics table shows beside the models (metrics_distribution).
+REFERENCE_MODELS = ("all_zeros", "best_constant")
 
 
 def typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
@@ -385,24 +390,43 @@ def xgboost_importance_table(
 
 
 def backtest_metric_table(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """One row per model at the backtest cutoff with every metric of DESIGN.md.
+    """One row per model at the backtest cutoff, each output judged by its own rule
+    (clv_warehouse.modeling.metrics_distribution): the expectation by totals, errors, R^2,
+    deciles and Gini (with its seeded bootstrap interval); the point by RMSLE; the
+    probability by AUC, Brier and log loss; the quantiles by coverage and pinball loss. The
+    reference forecasts all_zeros and best_constant get rows of their own (is_reference).
 
-    ``outcomes`` is int_backtest_outcomes: model_name, customer_id, predicted_revenue,
-    purchase_probability, actual_revenue, actual_has_purchase.
+    ``outcomes`` is int_backtest_outcomes: model_name, customer_id, the forecast columns,
+    actual_revenue, actual_has_purchase. Naive has no spend law for customers who did not buy
+    in the last horizon (null spend quantiles): they count as outside their spend range.
     """
     rows = []
-    for (cutoff, model_name), group in outcomes.groupby(["cutoff_date", "model_name"], sort=True):
-        group = group.sort_values("customer_id", kind="stable")
-        customer_ids = group["customer_id"].astype(str).to_numpy()
-        actual = group["actual_revenue"].astype(float).to_numpy()
-        regression = metrics.regression_metrics(
-            actual, group["predicted_revenue"].astype(float).to_numpy(), customer_ids
+    for cutoff, at_cutoff in outcomes.groupby("cutoff_date", sort=True):
+        reference = None
+        for model_name, group in at_cutoff.groupby("model_name", sort=True):
+            group = group.sort_values("customer_id", kind="stable")
+            rows.append(_judged(cutoff, model_name, False, group))
+            reference = group
+        ids = reference["customer_id"].astype(str).to_numpy()
+        forecasts = judged.reference_forecasts(
+            reference["actual_revenue"].astype(float).to_numpy(),
+            reference["actual_has_purchase"].astype(bool).to_numpy(),
+            ids,
         )
-        classification = metrics.classification_metrics(
-            group["actual_has_purchase"].astype(bool).to_numpy(),
-            group["purchase_probability"].astype(float).to_numpy(),
-        )
-        rows.append(
-            {"cutoff_date": cutoff, "model_name": model_name, **regression, **classification}
-        )
+        for name in REFERENCE_MODELS:
+            rows.append(_judged(cutoff, name, True, forecasts[name].assign(customer_id=ids)))
     return typed(pd.DataFrame(rows), METRIC_TYPES)
+
+
+def _judged(cutoff, model_name: str, is_reference: bool, group: pd.DataFrame) -> dict:
+    spend = [c for c in judged.FORECAST_COLUMNS if c.startswith("spend_if_purchase")]
+    frame = group.assign(
+        customer_id=group["customer_id"].astype(str),
+        actual_has_purchase=group["actual_has_purchase"].astype(bool),
+        **{column: group[column].astype(float).fillna(0.0) for column in spend},
+    )
+    values = judged.distribution_metrics(frame)
+    point = frame["predicted_revenue_point"].astype(float).to_numpy()
+    actual = frame["actual_revenue"].astype(float).clip(lower=0).to_numpy()
+    values["mae_log1p_point"] = float(np.mean(np.abs(np.log1p(point) - np.log1p(actual))))
+    return {"cutoff_date": cutoff, "model_name": model_name, "is_reference": is_reference, **values}

@@ -12,6 +12,7 @@ from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
 from synthetic_customers import synthetic_customers
 
 from clv_warehouse.modeling import boosting, btyd, metrics, tables
+from clv_warehouse.modeling import metrics_distribution as judged
 from clv_warehouse.modeling.boosting import BoostingSettings, TrainedModel
 from clv_warehouse.modeling.btyd import BtydSettings
 
@@ -586,6 +587,7 @@ def outcomes() -> pd.DataFrame:
     parts = []
     for name, noise in (("naive", 40.0), ("btyd", 15.0), ("xgboost", 5.0)):
         predicted = np.clip(actual + rng.normal(0, noise, customers), 0, None)
+        spend = np.where(predicted > 0, predicted + 5, np.nan if name == "naive" else 5.0)
         parts.append(
             pd.DataFrame(
                 {
@@ -593,6 +595,13 @@ def outcomes() -> pd.DataFrame:
                     "customer_id": [f"c{i:04d}" for i in range(customers)],
                     "cutoff_date": BACKTEST_CUTOFF,
                     "predicted_revenue": predicted,
+                    "predicted_revenue_point": predicted / 2,
+                    "revenue_p10": np.zeros(customers),
+                    "revenue_p50": predicted / 2,
+                    "revenue_p90": predicted * 2,
+                    "spend_if_purchase_p10": spend / 2,
+                    "spend_if_purchase_p50": spend,
+                    "spend_if_purchase_p90": spend * 2,
                     "purchase_probability": np.clip(
                         (actual > 0) * 0.6 + rng.uniform(0, 0.4, customers), 0, 1
                     ),
@@ -609,13 +618,16 @@ def test_backtest_metric_table(outcomes):
     assert list(table.columns) == [
         "cutoff_date",
         "model_name",
-        *metrics.REGRESSION_METRIC_KEYS,
-        *metrics.CLASSIFICATION_METRIC_KEYS,
+        "is_reference",
+        *judged.DISTRIBUTION_METRIC_KEYS,
+        "mae_log1p_point",
     ]
-    assert table["model_name"].tolist() == ["btyd", "naive", "xgboost"]
+    names = ["btyd", "naive", "xgboost", "all_zeros", "best_constant"]
+    assert table["model_name"].tolist() == names
+    assert table["is_reference"].tolist() == [False, False, False, True, True]
     assert set(table["cutoff_date"]) == {BACKTEST_CUTOFF}
     assert (table["n_customers"] == 120).all()
-    for row in table.to_dict("records"):
+    for row in table.to_dict("records")[:3]:
         group = outcomes[outcomes["model_name"] == row["model_name"]]
         regression = metrics.regression_metrics(
             group["actual_revenue"], group["predicted_revenue"], group["customer_id"]
@@ -624,9 +636,21 @@ def test_backtest_metric_table(outcomes):
             group["actual_has_purchase"], group["purchase_probability"]
         )
         for key, value in {**regression, **classification}.items():
-            assert row[key] == pytest.approx(value), key
+            if key in judged.DISTRIBUTION_METRIC_KEYS:
+                assert row[key] == pytest.approx(value), key
+        # Each output by its own rule: RMSLE judges the point, not the expectation.
+        assert row["rmsle_point"] == pytest.approx(
+            metrics.rmsle(group["actual_revenue"], group["predicted_revenue_point"])
+        )
+        assert row["normalized_gini_low"] <= row["normalized_gini"] <= row["normalized_gini_high"]
     ranked = table.set_index("model_name")["rmse"]
     assert ranked["xgboost"] < ranked["btyd"] < ranked["naive"]
+    # Naive's unknown spend (null) counts as outside its range, not as an error.
+    naive = table.set_index("model_name").loc["naive"]
+    assert 0 <= naive["spend_interval_coverage_80"] < 1
+    references = table.set_index("model_name").loc[["all_zeros", "best_constant"]]
+    assert (references["normalized_gini"] == 0).all()
+    assert references.loc["best_constant", "revenue_ratio"] == pytest.approx(1.0)
 
 
 def test_backtest_metric_table_per_cutoff_and_in_any_row_order(outcomes):
@@ -636,11 +660,11 @@ def test_backtest_metric_table_per_cutoff_and_in_any_row_order(outcomes):
     assert list(zip(table["cutoff_date"], table["model_name"], strict=True)) == [
         (cutoff, name)
         for cutoff in (BACKTEST_CUTOFF, SCORING_CUTOFF)
-        for name in ("btyd", "naive", "xgboost")
+        for name in ("btyd", "naive", "xgboost", "all_zeros", "best_constant")
     ]
     single = tables.backtest_metric_table(outcomes)
     pd.testing.assert_frame_equal(
-        table.iloc[:3].drop(columns="cutoff_date").reset_index(drop=True),
+        table.iloc[:5].drop(columns="cutoff_date").reset_index(drop=True),
         single.drop(columns="cutoff_date"),
     )
 

@@ -1,7 +1,9 @@
 {#-
     One row per model at the backtest cutoff: every evaluation metric of DESIGN.md, computed
-    out of time (the models never saw data on or after the backtest cutoff). The metrics
-    themselves come from clv_warehouse.modeling.metrics (python_models/evaluation).
+    out of time (the models never saw data on or after the backtest cutoff), each output of a
+    forecast judged by its own rule, and the two reference forecasts (all_zeros,
+    best_constant) beside them. The metrics themselves come from
+    clv_warehouse.modeling.metrics_distribution (python_models/evaluation).
 -#}
 with
 
@@ -29,7 +31,8 @@ final as (
         -- ids
         cast(metric_values.cutoff_date as date) as cutoff_date,
         metric_values.model_name,
-        versions.model_version,
+        coalesce(versions.model_version, 'reference') as model_version,
+        metric_values.is_reference,
 
         -- revenue
         cast(metric_values.n_customers as bigint) as n_customers,
@@ -38,13 +41,17 @@ final as (
         cast(metric_values.revenue_ratio as double) as revenue_ratio,
         cast(metric_values.rmse as double) as rmse,
         cast(metric_values.mae as double) as mae,
-        cast(metric_values.rmsle as double) as rmsle,
-        cast(metric_values.mae_log1p as double) as mae_log1p,
         cast(metric_values.r2 as double) as r2,
         cast(metric_values.normalized_gini as double) as normalized_gini,
+        cast(metric_values.normalized_gini_low as double) as normalized_gini_low,
+        cast(metric_values.normalized_gini_high as double) as normalized_gini_high,
         cast(metric_values.spearman as double) as spearman,
         cast(metric_values.decile_mape as double) as decile_mape,
         cast(metric_values.top_decile_revenue_capture as double) as top_decile_revenue_capture,
+
+        -- the RMSLE-optimal point
+        cast(metric_values.rmsle_point as double) as rmsle,
+        cast(metric_values.mae_log1p_point as double) as mae_log1p,
 
         -- purchase probability
         cast(metric_values.auc as double) as auc,
@@ -53,11 +60,19 @@ final as (
         cast(metric_values.positive_rate as double) as positive_rate,
         cast(metric_values.mean_probability as double) as mean_probability,
 
+        -- quantiles
+        cast(metric_values.interval_coverage_80 as double) as interval_coverage_80,
+        cast(metric_values.spend_interval_coverage_80 as double) as spend_interval_coverage_80,
+        cast(metric_values.pinball_loss_p10 as double) as pinball_loss_p10,
+        cast(metric_values.pinball_loss_p50 as double) as pinball_loss_p50,
+        cast(metric_values.pinball_loss_p90 as double) as pinball_loss_p90,
+        cast(metric_values.pinball_loss_mean as double) as pinball_loss_mean,
+
         -- fallbacks
-        versions.fallback_predictions
+        coalesce(versions.fallback_predictions, 0) as fallback_predictions
 
     from metric_values
-    inner join versions
+    left join versions
         on metric_values.model_name = versions.model_name
 
 )
