@@ -3,8 +3,9 @@
     horizon's revenue (revenue_last_horizon). Its purchase probability is the share of customers
     who bought in the next horizon among the training rows in the same group (bought in the last
     horizon, or not): at the backtest cutoff from the cutoffs whose labels end by it, at the
-    scoring cutoff from every labelled cutoff. Without any training row the probability is 1 for
-    customers who bought in the last horizon and 0 for the others.
+    scoring cutoff from every labelled cutoff. Without any training row (a history shorter than
+    the horizon) nothing says how often customers buy again: the probability is 0.5 and
+    is_rate_estimated false, which model_runs reports (status unvalidated).
 -#}
 with
 
@@ -68,10 +69,10 @@ final as (
 
         -- predictions
         scored.revenue_last_horizon as predicted_revenue,
-        coalesce(
-            repeat_rates.purchase_rate,
-            case when scored.bought_last_horizon then 1.0 else 0.0 end
-        ) as purchase_probability
+        coalesce(repeat_rates.purchase_rate, 0.5) as purchase_probability,
+
+        -- flags
+        repeat_rates.purchase_rate is not null as is_rate_estimated
 
     from scored
     left join repeat_rates

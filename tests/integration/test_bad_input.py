@@ -682,16 +682,22 @@ def test_a_single_customer(tmp_path):
 
 
 def test_a_single_day_of_data(tmp_path):
-    """Five customers, all on one day: only the scoring cutoff exists, nothing can be trained,
-    and the summary says so."""
+    """Five customers, all on one day (a history shorter than the horizon): only the scoring
+    cutoff exists, nothing can be trained or checked, and the summary says so. No model
+    claims certainty: a 41-day file once gave every customer a purchase probability of 1."""
     lines = [f"c{i},o{i},2021-05-01,{10 * i}.00" for i in range(1, 6)]
     build = _full_build(tmp_path, lines)
     assert build.rows("select cutoff_role from marts.cutoffs") == [("scoring",)]
     runs = dict(
         build.rows("select model_name, status from marts.model_runs where cutoff_role = 'scoring'")
     )
-    assert runs == {"naive": "fitted", "btyd": "no_repeat_buyers", "xgboost": "not_trained"}
+    assert runs == {"naive": "unvalidated", "btyd": "no_repeat_buyers", "xgboost": "not_trained"}
+    assert build.rows(
+        "select min(purchase_probability), max(purchase_probability) from marts.predictions"
+    ) == [(0.5, 0.5)]
     text = format_summary(read_summary(build.warehouse))
+    assert "WARNING     naive at the scoring cutoff: unvalidated" in text
+    assert "the history is shorter than horizon_days" in text
     assert "backtest    none: no customer bought before the backtest cutoff" in text
     assert "WARNING     btyd at the scoring cutoff: no_repeat_buyers" in text
     assert "WARNING     xgboost at the scoring cutoff: not_trained" in text

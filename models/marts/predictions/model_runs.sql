@@ -63,13 +63,26 @@ scored as (
 
 ),
 
-naive_runs as (
+naive_estimates as (
 
     select
         cutoff_date,
+        bool_and(is_rate_estimated) as is_rate_estimated
+    from {{ ref('int_naive_predictions') }}
+    group by cutoff_date
+
+),
+
+naive_runs as (
+
+    select
+        scored.cutoff_date,
         'naive' as model_name,
-        'fitted' as status,
-        '' as message,
+        case when naive_estimates.is_rate_estimated then 'fitted' else 'unvalidated' end as status,
+        case
+            when naive_estimates.is_rate_estimated then ''
+            else 'no earlier cutoff has a fully observed horizon (the history is shorter than horizon_days plus a cutoff step): the repeat rate is unknown, every purchase probability is 0.5, and no model could be trained or checked'
+        end as message,
         {{ clv_json_object({'rule': "'next horizon revenue = last horizon revenue'"}) }} as model_parameters,
         cast(null as varchar) as hyperparameters,
         cast(null as bigint) as training_rows,
@@ -77,7 +90,9 @@ naive_runs as (
         cast(0 as bigint) as invalid_outputs,
         cast(null as double) as frequency_monetary_correlation
     from scored
-    where model_name = 'naive'
+    inner join naive_estimates
+        on scored.cutoff_date = naive_estimates.cutoff_date
+    where scored.model_name = 'naive'
 
 ),
 

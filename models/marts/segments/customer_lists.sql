@@ -76,6 +76,8 @@ final as (
 
         -- forecast for [cutoff, cutoff + horizon); money in the input currency
         segments.predicted_revenue,
+        segments.revenue_p10,
+        segments.revenue_p90,
         segments.purchase_probability,
         segments.p_alive,
         segments.clv,

@@ -58,6 +58,8 @@ forecast as (
         primary_model.model_name,
         primary_model.model_version,
         primary_model.predicted_revenue,
+        primary_model.revenue_p10,
+        primary_model.revenue_p90,
         primary_model.purchase_probability,
         baseline.p_alive,
         baseline.clv,
@@ -123,6 +125,8 @@ final as (
 
         -- forecast for [cutoff, cutoff + horizon); money in the input currency
         flagged.predicted_revenue,
+        flagged.revenue_p10,
+        flagged.revenue_p90,
         flagged.purchase_probability,
         flagged.p_alive,
         flagged.clv,
