@@ -425,17 +425,23 @@ def _probability_inputs(
     actual: npt.ArrayLike, probability: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     outcomes = _binary_outcomes(actual)
-    probabilities = _float_array(probability, "probability")
+    probabilities = probability_array(probability, "probability")
     _check_lengths(actual=outcomes, probability=probabilities)
-    _check_finite(probabilities, "probability")
+    return outcomes, probabilities
+
+
+def probability_array(values: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
+    """Finite floats within [0, 1], or a ValueError naming ``name`` and the first offender."""
+    probabilities = _float_array(values, name)
+    _check_finite(probabilities, name)
     outside = (probabilities < 0) | (probabilities > 1)
     if outside.any():
         index = int(np.flatnonzero(outside)[0])
         raise ValueError(
-            f"probability must be within [0, 1]: {int(outside.sum())} value(s) outside, "
+            f"{name} must be within [0, 1]: {int(outside.sum())} value(s) outside, "
             f"first at index {index} ({probabilities[index]})"
         )
-    return outcomes, probabilities
+    return probabilities
 
 
 def rmsle(actual: npt.ArrayLike, predicted: npt.ArrayLike) -> float:

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from clv_warehouse.modeling.distributions import DISTRIBUTION_COLUMNS
 from clv_warehouse.modeling.metrics import (
     CLASSIFICATION_METRIC_KEYS,
     REGRESSION_METRIC_KEYS,
@@ -38,6 +39,7 @@ from clv_warehouse.modeling.metrics import (
     _revenue_inputs,
     _tie_breaker_strings,
     classification_metrics,
+    probability_array,
     regression_metrics,
     rmsle,
 )
@@ -49,17 +51,8 @@ CENTRAL_RANGE: tuple[float, float] = (0.1, 0.9)
 ZERO_FORECAST_PROBABILITY = 1e-6
 QUANTILE_LEVELS: dict[str, float] = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 
-FORECAST_COLUMNS: tuple[str, ...] = (
-    "purchase_probability",
-    "predicted_revenue",
-    "predicted_revenue_point",
-    "revenue_p10",
-    "revenue_p50",
-    "revenue_p90",
-    "spend_if_purchase_p10",
-    "spend_if_purchase_p50",
-    "spend_if_purchase_p90",
-)
+# The columns of a forecast distribution (clv_warehouse.modeling.distributions).
+FORECAST_COLUMNS: tuple[str, ...] = DISTRIBUTION_COLUMNS
 ACTUAL_COLUMNS: tuple[str, ...] = ("actual_revenue", "actual_has_purchase")
 
 DISTRIBUTION_METRIC_KEYS: tuple[str, ...] = (
@@ -275,16 +268,7 @@ def normalized_gini_interval(
 
 
 def _probabilities(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    probability = _float_array(values, "purchase_probability")
-    _check_finite(probability, "purchase_probability")
-    outside = (probability < 0) | (probability > 1)
-    if outside.any():
-        index = int(np.flatnonzero(outside)[0])
-        raise ValueError(
-            f"purchase_probability must be within [0, 1]: {int(outside.sum())} value(s) "
-            f"outside, first at index {index} ({probability[index]})"
-        )
-    return probability
+    return probability_array(values, "purchase_probability")
 
 
 def _bounds(
