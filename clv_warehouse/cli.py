@@ -366,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = _log_traceback(argv)
         where = f"traceback in {log}" if log else "no log could be written"
         print(
-            f"clv: {type(error).__name__}: {clip(str(error), see=str(log))} ({where})",
+            f"clv: {type(error).__name__}: {clip(str(error), see=str(log or 'above'))} ({where})",
             file=sys.stderr,
         )
         return 1

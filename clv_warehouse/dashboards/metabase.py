@@ -33,6 +33,7 @@ import requests
 
 from clv_warehouse.dashboards.definitions import Card, Dashboard, Definitions
 from clv_warehouse.dashboards.native_query import template_tags
+from clv_warehouse.messages import clip
 
 MINIMUM_VERSION = (0, 48)
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -182,10 +183,11 @@ class Metabase:
                 " (e.g. http://localhost:3000) and that Metabase is running."
             ) from None
         if response.status_code >= 500:
+            answer = clip(response.text, see="the Metabase log", limit=300)
             raise self._error(
                 f"Metabase at {url} answered with a server error on {method} {endpoint}:"
-                f" HTTP {response.status_code} {response.text[:300]}. Check the Metabase log"
-                " and try again when it is healthy."
+                f" HTTP {response.status_code} {answer}. Check the Metabase log and try again"
+                " when it is healthy."
             )
         return response
 
@@ -251,7 +253,7 @@ class Metabase:
         if not response.ok:
             raise self._error(
                 f"Metabase refused {method} {endpoint}: HTTP {response.status_code}"
-                f" {response.text[:500]}"
+                f" {clip(response.text, see='the Metabase log')}"
             )
         return response.json() if response.content else None
 

@@ -311,7 +311,7 @@ def test_credentials_in_the_url_are_masked_in_every_message(tmp_path):
         with pytest.raises(ProvisionError) as error:
             Metabase(settings)
         messages.append(str(error.value))
-    # nothing listens on port 9; a version that is too old; not Metabase at all
+    # nothing listens on port 9; a rejected API key; a server that is not Metabase
     messages.append(failure("http://robot:s3cret-pass@127.0.0.1:9"))
     with RunningFakeMetabase(FakeMetabase(api_key="other")) as running:
         messages.append(failure(running.url.replace("http://", "http://robot:s3cret-pass@")))
