@@ -45,13 +45,13 @@ class ProvisionError(RuntimeError):
     """Provisioning stopped; the message says what Metabase answered and what to do."""
 
 
-def masked_url(url: str) -> str:
-    """The URL with any user name and password replaced by ***."""
+def masked_url(url: str, mask: str = "***@") -> str:
+    """The URL with any user name and password replaced by ``mask``."""
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"{mask}{host}"))
 
 
 def _timeout(environ: Mapping[str, str]) -> float:
@@ -83,8 +83,13 @@ class MetabaseSettings:
 
     @property
     def shown_url(self) -> str:
-        """The URL for messages and links: credentials in it are masked."""
+        """The URL for messages: credentials in it are masked."""
         return masked_url(self.url)
+
+    @property
+    def link_url(self) -> str:
+        """The URL for the printed dashboard links: without credentials."""
+        return masked_url(self.url, mask="")
 
     @classmethod
     def from_environment(
@@ -561,7 +566,7 @@ class Provisioner:
             action = "updated" if action == "unchanged" else action
         self.report.add("dashboard", action, dashboard.name)
         self.report.dashboard_urls[dashboard.name] = (
-            f"{self.metabase.settings.shown_url}/dashboard/{dashboard_id}"
+            f"{self.metabase.settings.link_url}/dashboard/{dashboard_id}"
         )
         return dashboard_id
 

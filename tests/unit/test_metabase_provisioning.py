@@ -323,6 +323,16 @@ def test_credentials_in_the_url_are_masked_in_every_message(tmp_path):
         assert "http://***@127.0.0.1:" in message, message
 
 
+def test_dashboard_links_carry_no_credentials(server):
+    url = server.url.replace("http://", "http://robot:s3cret-pass@")
+    settings = MetabaseSettings(url, server.metabase.api_key, None, None, str(server.database_file))
+    definitions = load_definitions()
+    report = Provisioner(Metabase(settings), definitions, _sql_using_every_filter(definitions), {})
+    links = report.run().dashboard_urls.values()
+    assert links
+    assert all(link.startswith(f"{server.url}/dashboard/") for link in links), links
+
+
 @pytest.mark.parametrize("value", ["0", "-3", "soon", "nan", "inf", ""])
 def test_the_timeout_setting_is_checked(tmp_path, value):
     environment = _environment("http://mb", METABASE_TIMEOUT_SECONDS=value)
