@@ -3,7 +3,7 @@
     clv build [--layout cdnow|online_retail|generic] [--input PATH] [--as-of YYYY-MM-DD]
               [--warehouse PATH] [-- extra dbt arguments]
     clv summary [--warehouse PATH]
-    clv sql "select ..."          (read-only query of the warehouse)
+    clv sql "select ..."          (read-only query of the warehouse file, nothing else)
     clv publish [--warehouse PATH] [--to PATH]
                                   (read-only copy for dashboards, replaced atomically)
     clv dashboards [--published PATH] [--definitions PATH]
@@ -16,27 +16,52 @@
     clv paths
 
 Defaults come from the CLV_* environment variables (see profiles.yml and the README).
+Errors are one line on stderr with a non-zero exit; an unexpected one also writes its
+traceback to logs/clv.log (the line says where).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from clv_warehouse.artifacts import export_models
+from clv_warehouse.build_checks import check_build_environment
+from clv_warehouse.connections import WarehouseBusy, check_not_held, connect_read_only
 from clv_warehouse.dashboards import DefinitionError, ProvisionError, provision
 from clv_warehouse.dashboards.compile import CompileError
 from clv_warehouse.dashboards.definitions import DEFINITIONS_PATH
-from clv_warehouse.project import LAYOUTS, BuildSettings, cdnow_master_path, run_dbt
+from clv_warehouse.messages import clip, one_line
+from clv_warehouse.project import (
+    LAYOUTS,
+    PROJECT_DIR,
+    BuildSettings,
+    cdnow_master_path,
+    run_dbt,
+)
 from clv_warehouse.publish import PublishError, default_published_path, publish
 from clv_warehouse.summary import format_summary, read_summary
 from clv_warehouse.synthetic import SYNTHETIC_LAYOUTS, Parameters, append_day, generate
+
+# Where an unexpected error's traceback goes; the one line on stderr names the file.
+ERROR_LOG = PROJECT_DIR / "logs" / "clv.log"
+# DuckDB's words for a statement the locked-down connection refuses (connections.py).
+REFUSALS = (
+    "disabled by configuration",
+    "disabled through configuration",
+    "has been locked",
+    "read-only mode",
+)
 
 
 def _settings(args: argparse.Namespace) -> BuildSettings:
@@ -52,6 +77,9 @@ def _settings(args: argparse.Namespace) -> BuildSettings:
 def _build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     input_path = settings.resolved_input_path()
+    check_build_environment(settings.layout)
+    # dbt would die with a traceback on DuckDB's lock; say who holds it instead.
+    check_not_held(settings.absolute_warehouse_path())
     print(f"Building the warehouse from {input_path} ({settings.layout} layout)", flush=True)
     started = time.perf_counter()
     result = run_dbt(["build", *args.dbt_args], settings)
@@ -91,14 +119,35 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
+    if not args.query.strip().strip(";").strip():
+        print(
+            'clv sql: the query is empty: give one, e.g. clv sql "select * from marts.customers'
+            ' limit 5"',
+            file=sys.stderr,
+        )
+        return 2
     path = _built_warehouse(args)
     if path is None:
         return 2
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect_read_only(path) as con:
         try:
-            con.sql(args.query).show(max_rows=args.max_rows, max_width=200)
+            result = con.sql(args.query)
+            if result is None:
+                print("(the statement ran; it has no result to show)")
+            else:
+                result.show(max_rows=args.max_rows, max_width=200)
         except duckdb.Error as error:
-            print(f"clv sql: {error}", file=sys.stderr)
+            if isinstance(error, duckdb.PermissionException) or any(
+                refusal in str(error) for refusal in REFUSALS
+            ):
+                print(
+                    f"clv sql: refused: {str(error).splitlines()[0]}. clv sql reads only the"
+                    " warehouse: it cannot write, change settings, load extensions or read"
+                    " other files.",
+                    file=sys.stderr,
+                )
+            else:
+                print(f"clv sql: {error}", file=sys.stderr)
             return 1
     return 0
 
@@ -277,13 +326,50 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _log_traceback(argv: Sequence[str] | None) -> Path | None:
+    """Append the current exception's traceback to ERROR_LOG (or one in the temp folder)."""
+    command = " ".join(sys.argv[1:] if argv is None else argv)
+    entry = (
+        f"--- {datetime.now(UTC).isoformat(timespec='seconds')} clv {command}\n"
+        f"{traceback.format_exc()}\n"
+    )
+    for path in (ERROR_LOG, Path(tempfile.gettempdir()) / "clv.log"):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as log:
+                log.write(entry)
+        except OSError:
+            continue
+        return path
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.handler(args)
+    except KeyboardInterrupt:
+        print("clv: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (`clv sql ... | head`): nothing to say, and nothing
+        # more to print; point stdout at /dev/null so the exit does not fail to flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except WarehouseBusy as error:
+        print(f"clv {args.command}: {error}", file=sys.stderr)
+        return 1
     except ValueError as error:
-        print(f"clv: {error}", file=sys.stderr)
+        print(f"clv: {one_line(error)}", file=sys.stderr)
         return 2
+    except Exception as error:  # the last line of defence: one line, never a traceback
+        log = _log_traceback(argv)
+        where = f"traceback in {log}" if log else "no log could be written"
+        print(
+            f"clv: {type(error).__name__}: {clip(str(error), see=str(log or 'above'))} ({where})",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ lives on until its last reader closes it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -17,6 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from clv_warehouse.connections import (
+    WarehouseBusy,
+    busy_message,
+    connect_read_only,
+    is_lock_conflict,
+)
+from clv_warehouse.messages import clip
+from clv_warehouse.project import PROJECT_DIR
 
 # Tables a dashboard-ready warehouse must have; checked in the copy before it is published.
 REQUIRED_TABLES = (
@@ -26,6 +36,7 @@ REQUIRED_TABLES = (
     "marts.backtest_metrics",
 )
 BUILD_LOG = "main.clv_builds"
+DBT_LOG = PROJECT_DIR / "logs" / "dbt.log"
 
 
 class PublishError(RuntimeError):
@@ -64,12 +75,13 @@ def _connect_source(warehouse: Path) -> duckdb.DuckDBPyConnection:
                 writer.execute("checkpoint")
         # A read-only connection shares the file with other readers and keeps a build from
         # starting while the copy is taken.
-        return duckdb.connect(str(warehouse), read_only=True)
+        return connect_read_only(warehouse)
+    except WarehouseBusy as error:
+        raise PublishError(str(error)) from error
     except duckdb.IOException as error:
-        raise PublishError(
-            f"Cannot open {warehouse}: another process is writing it (a build still running?)."
-            f" Publish when it has finished. DuckDB said: {error}"
-        ) from error
+        if is_lock_conflict(error):
+            raise PublishError(busy_message(warehouse, error)) from error
+        raise
 
 
 def _latest_build(con: duckdb.DuckDBPyConnection, warehouse: Path) -> tuple[str, str]:
@@ -92,15 +104,17 @@ def _latest_build(con: duckdb.DuckDBPyConnection, warehouse: Path) -> tuple[str,
             " or is still running. The published copy is unchanged; rerun `clv build`."
         )
     if status != "success":
+        # One failure skips everything downstream: the list can run to thousands of nodes.
+        failed = clip(failed_nodes or "no node named", see=f"{BUILD_LOG} and {DBT_LOG}")
         raise PublishError(
-            f"The latest build of {warehouse} ({build_id}) failed ({failed_nodes}). The"
+            f"The latest build of {warehouse} ({build_id}) failed ({failed}). The"
             " published copy is unchanged; fix the error and rerun `clv build`."
         )
     return build_id, finished_at
 
 
 def _check_copy(path: Path) -> None:
-    with duckdb.connect(str(path), read_only=True) as con:
+    with connect_read_only(path) as con:
         present = {
             f"{schema}.{table}"
             for schema, table in con.execute(
@@ -122,27 +136,47 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
+def _remove(path: Path) -> None:
+    """Remove a temporary copy if there is one (its folder may not even exist)."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def _unwritable(published: Path, error: OSError) -> PublishError:
+    return PublishError(
+        f"Cannot write the published copy {published}: {error.strerror or error}"
+        f" ({error.filename or published.parent}). Choose a folder you can write with --to"
+        " or CLV_PUBLISHED_PATH; the previous published copy, if any, is unchanged."
+    )
+
+
 def publish(warehouse: Path, published: Path | None = None) -> Published:
     """Copy the warehouse to ``published`` atomically; the copy is read-only."""
     published = published or default_published_path(warehouse)
     if published.resolve() == warehouse.resolve():
         raise PublishError(f"The published copy cannot be the warehouse itself ({warehouse}).")
-    published.parent.mkdir(parents=True, exist_ok=True)
     temporary = published.with_name(f".{published.name}.{os.getpid()}.tmp")
-    try:
-        with _connect_source(warehouse) as con:
-            build_id, finished_at = _latest_build(con, warehouse)
+    with _connect_source(warehouse) as con:
+        build_id, finished_at = _latest_build(con, warehouse)
+        try:
+            published.parent.mkdir(parents=True, exist_ok=True)
             # The read-only connection holds the file's shared lock: no writer can start
             # until the copy is complete.
             shutil.copyfile(warehouse, temporary)
+        except OSError as error:
+            _remove(temporary)
+            raise _unwritable(published, error) from error
+    try:
         with open(temporary, "rb") as copy:
             os.fsync(copy.fileno())
         _check_copy(temporary)
         os.chmod(temporary, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         os.replace(temporary, published)
         _fsync_directory(published.parent)
+    except OSError as error:
+        raise _unwritable(published, error) from error
     finally:
-        temporary.unlink(missing_ok=True)
+        _remove(temporary)
     return Published(
         path=published,
         size_bytes=published.stat().st_size,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from clv_warehouse.connections import connect_read_only
+
 MARTS = (
     "transactions",
     "transaction_rejections",
@@ -105,8 +107,8 @@ def _existing_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def read_summary(warehouse_path: Path) -> WarehouseSummary:
-    """Read the summary from a built warehouse (opened read-only)."""
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+    """Read the summary from a built warehouse (opened read-only, locked down)."""
+    with connect_read_only(warehouse_path) as con:
         (
             layout,
             raw_files,

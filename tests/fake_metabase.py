@@ -45,8 +45,13 @@ class FakeMetabase:
         api_key: str = "mb_test_key",
         user: str = "admin@example.com",
         password: str = "correct horse",
+        after_version: int | str | None = None,
     ):
+        """``after_version``: answer the version, then every other request with that HTTP
+        status (e.g. 500), or, with "hang", never answer (until the server stops)."""
         self.api_key = api_key
+        self.after_version = after_version
+        self.released = threading.Event()
         self.users = {user: password}
         self.sessions: set[str] = set()
         self.collections: dict[int, dict] = {}
@@ -74,6 +79,11 @@ class FakeMetabase:
     # --- dispatch ------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict, headers, body: Any) -> tuple[int, Any]:
+        if self.after_version is not None and path != "/api/session/properties":
+            if self.after_version == "hang":
+                self.released.wait()
+                return 503, {"message": "stopped"}
+            return self.after_version, {"message": "java.lang.NullPointerException"}
         with self._lock:
             try:
                 return 200, self._route(method, path, query, headers, body)
@@ -349,11 +359,14 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.metabase.requests.append((method, url.path.rstrip("/"), status))
         data = json.dumps(payload, default=str).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (the hanging server's timeout tests)
 
     def do_GET(self) -> None:
         self._answer("GET")
@@ -383,6 +396,7 @@ class RunningFakeMetabase:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.metabase.released.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -1,8 +1,8 @@
 """Provision the dashboards on a Metabase (0.48 or newer) through its REST API.
 
-Uses the ``metabase-api`` client for authentication and its raw ``get``/``post``/``put``
-helpers for every call: the client has no create-dashboard method, and its add-card
-method calls an endpoint Metabase removed. Every object is created or updated in place:
+Every call goes through one ``requests`` session with a timeout (METABASE_TIMEOUT_SECONDS,
+default 30 s), so a Metabase that stops answering stops the command with a message instead
+of hanging it. Every object is created or updated in place:
 
     collection   found by name at the root
     database     the DuckDB connection to the published copy, found by name
@@ -12,30 +12,62 @@ method calls an endpoint Metabase removed. Every object is created or updated in
 
 An object that already matches its definition is left alone, so a second run changes
 nothing. Cards and dashboards this command made that are no longer defined are archived.
+
+Errors say which of these it was: Metabase cannot be reached or did not answer in time,
+answered with a server error (HTTP 5xx), rejected the credentials (401/403), or refused a
+request. A user name and password written into METABASE_URL are masked in every message.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from metabase_api import Metabase_API
 
 from clv_warehouse.dashboards.definitions import Card, Dashboard, Definitions
 from clv_warehouse.dashboards.native_query import template_tags
+from clv_warehouse.messages import clip
 
 MINIMUM_VERSION = (0, 48)
-REQUEST_TIMEOUT_SECONDS = 15
+DEFAULT_TIMEOUT_SECONDS = 30.0
+MAXIMUM_TIMEOUT_SECONDS = 3600.0
 MARKER = re.compile(r"Managed by CLV Warehouse \(([^)]+)\)")
 
 
 class ProvisionError(RuntimeError):
     """Provisioning stopped; the message says what Metabase answered and what to do."""
+
+
+def masked_url(url: str, mask: str = "***@") -> str:
+    """The URL with any user name and password replaced by ``mask``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{mask}{host}"))
+
+
+def _timeout(environ: Mapping[str, str]) -> float:
+    text = environ.get("METABASE_TIMEOUT_SECONDS")
+    if text is None:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= MAXIMUM_TIMEOUT_SECONDS:
+        raise ProvisionError(
+            f"METABASE_TIMEOUT_SECONDS={text!r} is not a number of seconds between 0 and"
+            f" {MAXIMUM_TIMEOUT_SECONDS:.0f}: set it to e.g. 30 (the default) or unset it."
+        )
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -47,6 +79,17 @@ class MetabaseSettings:
     user: str | None
     password: str | None
     duckdb_path: str
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def shown_url(self) -> str:
+        """The URL for messages: credentials in it are masked."""
+        return masked_url(self.url)
+
+    @property
+    def link_url(self) -> str:
+        """The URL for the printed dashboard links: without credentials."""
+        return masked_url(self.url, mask="")
 
     @classmethod
     def from_environment(
@@ -74,6 +117,7 @@ class MetabaseSettings:
             password=password,
             # The published copy as Metabase sees it (in a container: the mounted path).
             duckdb_path=environ.get("METABASE_DUCKDB_PATH") or str(published),
+            timeout_seconds=_timeout(environ),
         )
 
 
@@ -106,77 +150,115 @@ class Metabase:
 
     def __init__(self, settings: MetabaseSettings):
         self.settings = settings
+        self.session = requests.Session()
         self.version = self._check_server()
-        self.api = self._authenticate()
+        self._authenticate()
 
-    def _check_server(self) -> str:
-        url = self.settings.url
+    # --- every request goes through here ----------------------------------------------------
+
+    def _mask(self, text: str) -> str:
+        """The text with the URL's credentials (and the password, wherever) masked."""
+        settings = self.settings
+        text = text.replace(settings.url, settings.shown_url)
+        for secret in (urlsplit(settings.url).password, settings.password, settings.api_key):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _error(self, message: str) -> ProvisionError:
+        return ProvisionError(self._mask(message))
+
+    def _send(self, method: str, endpoint: str, **arguments: Any) -> requests.Response:
+        """One request; an unreachable, silent or failing (5xx) server is a ProvisionError."""
+        url = self.settings.shown_url
+        timeout = self.settings.timeout_seconds
         try:
-            response = requests.get(
-                f"{url}/api/session/properties", timeout=REQUEST_TIMEOUT_SECONDS
+            response = self.session.request(
+                method, self.settings.url + endpoint, timeout=timeout, **arguments
             )
+        except requests.Timeout:
+            raise self._error(
+                f"Metabase at {url} did not answer {method} {endpoint} within {timeout:g} s"
+                " (METABASE_TIMEOUT_SECONDS). Check that it is running and not overloaded,"
+                " or set a longer METABASE_TIMEOUT_SECONDS."
+            ) from None
         except requests.RequestException as error:
-            raise ProvisionError(
+            raise self._error(
                 f"Cannot reach Metabase at {url} ({type(error).__name__}). Check METABASE_URL"
                 " (e.g. http://localhost:3000) and that Metabase is running."
-            ) from error
+            ) from None
+        if response.status_code >= 500:
+            answer = clip(response.text, see="the Metabase log", limit=300)
+            raise self._error(
+                f"Metabase at {url} answered with a server error on {method} {endpoint}:"
+                f" HTTP {response.status_code} {answer}. Check the Metabase log and try again"
+                " when it is healthy."
+            )
+        return response
+
+    # --- version and credentials ------------------------------------------------------------
+
+    def _check_server(self) -> str:
+        url = self.settings.shown_url
+        response = self._send("GET", "/api/session/properties")
         try:
             tag = response.json()["version"]["tag"]
         except (ValueError, KeyError, TypeError):
-            raise ProvisionError(
+            raise self._error(
                 f"{url} does not look like Metabase: GET /api/session/properties answered HTTP"
                 f" {response.status_code} without a Metabase version. Check METABASE_URL."
             ) from None
         version = _parse_version(tag)
         if version is None or version < MINIMUM_VERSION:
-            raise ProvisionError(
+            raise self._error(
                 f"Metabase {tag} at {url} is too old: the dashboards need 0.48 or newer"
                 " (PUT /api/dashboard/:id with dashcards)."
             )
         return tag
 
-    def _authenticate(self) -> Metabase_API:
+    def _authenticate(self) -> None:
         settings = self.settings
-        try:
-            if settings.api_key:
-                api = Metabase_API(settings.url, api_key=settings.api_key)
-            else:
-                api = Metabase_API(settings.url, email=settings.user, password=settings.password)
-        except requests.RequestException as error:
-            raise ProvisionError(f"Metabase at {settings.url} did not answer: {error}") from error
-        except Exception as error:  # the client raises a bare Exception on a failed login
-            raise ProvisionError(self._rejected_credentials()) from error
-        response = api.get("/api/user/current", "raw", timeout=REQUEST_TIMEOUT_SECONDS)
+        if settings.api_key:
+            self.session.headers["X-API-KEY"] = settings.api_key
+        else:
+            login = {"username": settings.user, "password": settings.password}
+            response = self._send("POST", "/api/session", json=login)
+            session_id = None
+            if response.ok:
+                try:
+                    session_id = response.json()["id"]
+                except (ValueError, KeyError, TypeError):
+                    session_id = None
+            if not session_id:
+                raise self._error(self._rejected_credentials(response))
+            self.session.headers["X-Metabase-Session"] = str(session_id)
+        response = self._send("GET", "/api/user/current")
         if response.status_code != 200:
-            raise ProvisionError(self._rejected_credentials())
-        return api
+            raise self._error(self._rejected_credentials(response))
 
-    def _rejected_credentials(self) -> str:
+    def _rejected_credentials(self, response: requests.Response) -> str:
+        url, status = self.settings.shown_url, response.status_code
         if self.settings.api_key:
             return (
-                f"Metabase at {self.settings.url} rejected the API key in METABASE_API_KEY."
+                f"Metabase at {url} rejected the API key in METABASE_API_KEY (HTTP {status})."
                 " Create one under Admin settings > Authentication > API keys."
             )
         return (
-            f"Metabase at {self.settings.url} rejected the login of METABASE_USER"
-            f" ({self.settings.user}): check METABASE_USER and METABASE_PASSWORD."
+            f"Metabase at {url} rejected the login of METABASE_USER ({self.settings.user})"
+            f" (HTTP {status}): check METABASE_USER and METABASE_PASSWORD."
         )
 
     def call(self, method: str, endpoint: str, payload: Any = None, **params: Any) -> Any:
-        helper = {"GET": self.api.get, "POST": self.api.post, "PUT": self.api.put}[method]
-        arguments: dict[str, Any] = {"timeout": REQUEST_TIMEOUT_SECONDS}
+        arguments: dict[str, Any] = {}
         if payload is not None:
             arguments["json"] = payload
         if params:
             arguments["params"] = params
-        try:
-            response = helper(endpoint, "raw", **arguments)
-        except requests.RequestException as error:
-            raise ProvisionError(f"{method} {endpoint} failed: {error}") from error
+        response = self._send(method, endpoint, **arguments)
         if not response.ok:
-            raise ProvisionError(
+            raise self._error(
                 f"Metabase refused {method} {endpoint}: HTTP {response.status_code}"
-                f" {response.text[:500]}"
+                f" {clip(response.text, see='the Metabase log')}"
             )
         return response.json() if response.content else None
 
@@ -484,7 +566,7 @@ class Provisioner:
             action = "updated" if action == "unchanged" else action
         self.report.add("dashboard", action, dashboard.name)
         self.report.dashboard_urls[dashboard.name] = (
-            f"{self.metabase.settings.url}/dashboard/{dashboard_id}"
+            f"{self.metabase.settings.link_url}/dashboard/{dashboard_id}"
         )
         return dashboard_id
 

@@ -357,7 +357,7 @@ def test_publish_refuses_while_a_writer_holds_the_warehouse(cdnow_build, tmp_pat
     )
     try:
         assert holder.stdout.readline().strip() == "open"
-        with pytest.raises(PublishError, match="another process is writing it"):
+        with pytest.raises(PublishError, match="another process holds the warehouse"):
             publish(warehouse, tmp_path / "published" / "warehouse.duckdb")
     finally:
         holder.kill()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 import requests
-from fake_metabase import RunningFakeMetabase
+from fake_metabase import FakeMetabase, RunningFakeMetabase
 
 from clv_warehouse.dashboards import check_card_filters
 from clv_warehouse.dashboards.definitions import (
@@ -233,3 +233,117 @@ def test_settings_come_from_the_environment_only(tmp_path):
         },
     )
     assert (settings.url, settings.duckdb_path) == ("http://mb", "/data/w.duckdb")
+
+
+# --- a slow, broken or credential-carrying Metabase (issue 13, item 8) -------------------
+
+
+def _environment(url, **extra):
+    return {"METABASE_URL": url, "METABASE_API_KEY": "mb_test_key", **extra}
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"METABASE_API_KEY": "mb_test_key"},
+        {"METABASE_USER": "admin@example.com", "METABASE_PASSWORD": "correct horse"},
+    ],
+    ids=["api_key", "login"],
+)
+def test_a_metabase_that_hangs_after_the_version_times_out(tmp_path, credentials):
+    with RunningFakeMetabase(FakeMetabase(after_version="hang")) as running:
+        environment = {"METABASE_URL": running.url, "METABASE_TIMEOUT_SECONDS": "1", **credentials}
+        settings = MetabaseSettings.from_environment(tmp_path / "w.duckdb", environment)
+        with pytest.raises(ProvisionError, match=r"did not answer .* within 1 s") as error:
+            Metabase(settings)
+    assert "METABASE_TIMEOUT_SECONDS" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"METABASE_API_KEY": "mb_test_key"},
+        {"METABASE_USER": "admin@example.com", "METABASE_PASSWORD": "correct horse"},
+    ],
+    ids=["api_key", "login"],
+)
+def test_a_server_error_after_the_version_is_a_server_error(tmp_path, credentials):
+    with RunningFakeMetabase(FakeMetabase(after_version=500)) as running:
+        environment = {"METABASE_URL": running.url, **credentials}
+        settings = MetabaseSettings.from_environment(tmp_path / "w.duckdb", environment)
+        with pytest.raises(ProvisionError) as error:
+            Metabase(settings)
+    message = str(error.value)
+    assert "server error" in message
+    assert "HTTP 500" in message
+    assert "rejected" not in message
+
+
+def test_a_server_error_during_provisioning_is_a_server_error(server):
+    settings = MetabaseSettings(
+        url=server.url,
+        api_key=server.metabase.api_key,
+        user=None,
+        password=None,
+        duckdb_path=str(server.database_file),
+    )
+    metabase = Metabase(settings)
+    server.metabase.after_version = 502
+    with pytest.raises(ProvisionError, match=r"server error .*GET /api/collection: HTTP 502"):
+        metabase.call("GET", "/api/collection")
+
+
+def test_credentials_in_the_url_are_masked_in_every_message(tmp_path):
+    def failure(url, **extra):
+        settings = MetabaseSettings.from_environment(tmp_path / "w.duckdb", _environment(url))
+        with pytest.raises(ProvisionError) as error:
+            Metabase(settings)
+        return str(error.value)
+
+    with RunningFakeMetabase(FakeMetabase(after_version=500)) as running:
+        with_credentials = running.url.replace("http://", "http://robot:s3cret-pass@")
+        messages = [failure(with_credentials)]
+    with RunningFakeMetabase(FakeMetabase(after_version="hang")) as running:
+        with_credentials = running.url.replace("http://", "http://robot:s3cret-pass@")
+        settings = MetabaseSettings.from_environment(
+            tmp_path / "w.duckdb", _environment(with_credentials, METABASE_TIMEOUT_SECONDS="1")
+        )
+        with pytest.raises(ProvisionError) as error:
+            Metabase(settings)
+        messages.append(str(error.value))
+    # nothing listens on port 9; a rejected API key; a server that is not Metabase
+    messages.append(failure("http://robot:s3cret-pass@127.0.0.1:9"))
+    with RunningFakeMetabase(FakeMetabase(api_key="other")) as running:
+        messages.append(failure(running.url.replace("http://", "http://robot:s3cret-pass@")))
+        not_metabase = running.url.replace("http://", "http://robot:s3cret-pass@") + "/nothing"
+        messages.append(failure(not_metabase))
+    for message in messages:
+        assert "s3cret-pass" not in message, message
+        assert "robot" not in message, message
+        assert "http://***@127.0.0.1:" in message, message
+
+
+def test_dashboard_links_carry_no_credentials(server):
+    url = server.url.replace("http://", "http://robot:s3cret-pass@")
+    settings = MetabaseSettings(url, server.metabase.api_key, None, None, str(server.database_file))
+    definitions = load_definitions()
+    report = Provisioner(Metabase(settings), definitions, _sql_using_every_filter(definitions), {})
+    links = report.run().dashboard_urls.values()
+    assert links
+    assert all(link.startswith(f"{server.url}/dashboard/") for link in links), links
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "soon", "nan", "inf", ""])
+def test_the_timeout_setting_is_checked(tmp_path, value):
+    environment = _environment("http://mb", METABASE_TIMEOUT_SECONDS=value)
+    with pytest.raises(ProvisionError, match=f"METABASE_TIMEOUT_SECONDS={value!r}"):
+        MetabaseSettings.from_environment(tmp_path / "w.duckdb", environment)
+
+
+def test_the_timeout_setting_defaults_to_30_seconds(tmp_path):
+    settings = MetabaseSettings.from_environment(tmp_path / "w.duckdb", _environment("http://mb"))
+    assert settings.timeout_seconds == 30
+    settings = MetabaseSettings.from_environment(
+        tmp_path / "w.duckdb", _environment("http://mb", METABASE_TIMEOUT_SECONDS="2.5")
+    )
+    assert settings.timeout_seconds == 2.5
