@@ -117,3 +117,12 @@
     {%- endif -%}
     {{ return(value | int) }}
 {% endmacro %}
+
+{% macro clv_number_var(name) %}
+    {#- A var pasted into SQL as a number: it must be one (not text, not true/false). -#}
+    {%- set value = var(name) -%}
+    {%- if value is not number or value is sameas true or value is sameas false -%}
+        {{ exceptions.raise_compiler_error("The var " ~ name ~ " must be a number; got '" ~ (value | string)[:80] ~ "'.") }}
+    {%- endif -%}
+    {{ return(value) }}
+{% endmacro %}

@@ -290,6 +290,11 @@ SETTING_ERRORS = [
     ({"missing_value_markers": ["n/a", None]}, None, ("missing_value_markers", "item 2")),
     ({"missing_value_markers": "n/a"}, None, ("missing_value_markers", "list of strings")),
     ({"input_encoding": "utf-8" + PAYLOAD}, None, ("input_encoding",)),
+    (
+        {"insiders_top_share": "0.1" + PAYLOAD},
+        "insiders",
+        ("The var insiders_top_share must be a number",),
+    ),
 ]
 
 
