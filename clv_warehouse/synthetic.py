@@ -41,6 +41,8 @@ from pathlib import Path
 
 import duckdb
 
+from clv_warehouse.sql_text import sql_literal
+
 SYNTHETIC_LAYOUTS = ("online_retail", "generic")
 MANIFEST_NAME = "manifest.json"
 BASE_FILE_GLOB = "lines-[0-9]*.parquet"  # the first load only
@@ -338,8 +340,8 @@ def _connect(out: Path, threads: int, memory_limit: str) -> duckdb.DuckDBPyConne
     """An in-memory DuckDB that spills to out/.duckdb_tmp when it exceeds memory_limit."""
     con = duckdb.connect()
     con.execute(f"set threads = {int(threads)}")
-    con.execute(f"set memory_limit = '{memory_limit}'")
-    con.execute(f"set temp_directory = '{out / '.duckdb_tmp'}'")
+    con.execute(f"set memory_limit = {sql_literal(memory_limit)}")
+    con.execute(f"set temp_directory = {sql_literal(out / '.duckdb_tmp')}")
     con.execute("set preserve_insertion_order = true")
     return con
 
@@ -964,7 +966,7 @@ class _Plan:
                 select {self._layout_columns()}
                 from generated_lines
                 order by sorted_at, invoice_number, line_number, {variant_order}
-            ) to '{path}' (format parquet, compression zstd)
+            ) to {sql_literal(path)} (format parquet, compression zstd)
             """
         ).fetchone()[0]
 

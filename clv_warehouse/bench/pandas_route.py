@@ -41,6 +41,7 @@ import pandas as pd
 import yaml
 
 from clv_warehouse.project import PROJECT_DIR
+from clv_warehouse.sql_text import sql_literal
 
 FEATURE_COLUMNS = (
     "purchase_days",
@@ -193,7 +194,8 @@ def run(input_glob: str, as_of: str, out_dir: Path, threads: int = 2) -> dict:
     mark = time.perf_counter()
     with duckdb.connect() as con:
         con.register("result", result)
-        con.execute(f"copy result to '{out_dir / 'pandas_features.parquet'}' (format parquet)")
+        target = sql_literal(out_dir / "pandas_features.parquet")
+        con.execute(f"copy result to {target} (format parquet)")
     phases["write"] = time.perf_counter() - mark
     summary = {
         "raw_rows": raw_rows,

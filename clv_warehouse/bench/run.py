@@ -37,6 +37,7 @@ from clv_warehouse.bench.stages import (
     plan_stages,
 )
 from clv_warehouse.project import PROJECT_DIR, BuildSettings, dbt_executable
+from clv_warehouse.sql_text import sql_literal
 from clv_warehouse.synthetic import MANIFEST_NAME, Manifest, parse_line_count
 
 BASE_MANIFEST_NAME = "manifest.base.json"  # the manifest of the first load, before any append
@@ -293,24 +294,25 @@ def reconciliation(warehouse: Path) -> dict:
 SCAN_QUERIES = {
     "online_retail": (
         "select count(*) as lines, sum(Quantity * UnitPrice) as revenue,"
-        " count(distinct CustomerID) as customers from read_parquet('{glob}')"
+        " count(distinct CustomerID) as customers from read_parquet({glob})"
     ),
     "generic": (
         "select count(*) as lines, sum(try_cast(qty as double) * unit_price) as revenue,"
-        " count(distinct client) as customers from read_parquet('{glob}')"
+        " count(distinct client) as customers from read_parquet({glob})"
     ),
 }
 
 
 def scan_floor_command(options: Options, glob: str) -> list[str]:
-    temp_dir = options.run_dir / "duckdb_tmp"
+    temp_dir = sql_literal(options.run_dir / "duckdb_tmp")
+    scan_query = SCAN_QUERIES[options.layout].format(glob=sql_literal(glob))
     script = (
         "import duckdb, json, sys\n"
         "con = duckdb.connect()\n"
         f'con.execute("set threads = {options.threads}")\n'
-        f"con.execute(\"set memory_limit = '{options.memory_limit}'\")\n"
-        f"con.execute(\"set temp_directory = '{temp_dir}'\")\n"
-        f"row = con.execute({SCAN_QUERIES[options.layout].format(glob=glob)!r}).fetchone()\n"
+        f"con.execute({'set memory_limit = ' + sql_literal(options.memory_limit)!r})\n"
+        f"con.execute({'set temp_directory = ' + temp_dir!r})\n"
+        f"row = con.execute({scan_query!r}).fetchone()\n"
         "print(json.dumps({'lines': row[0], 'revenue': float(row[1] or 0), 'customers': row[2]}))\n"
     )
     return [_python(), "-c", script]
@@ -327,7 +329,7 @@ def compare_with_warehouse(warehouse: Path, pandas_parquet: Path) -> dict:
         row = con.execute(
             f"""
             with
-            pandas as (select * from read_parquet('{pandas_parquet}')),
+            pandas as (select * from read_parquet({sql_literal(pandas_parquet)})),
             rfm as (select * from marts.customer_rfm where cutoff_role = 'scoring'),
             features as (select * from marts.customer_features)
             select

@@ -40,7 +40,7 @@
         set
             finished_at = timezone('UTC', now()),
             status = '{{ "failed" if failed else "success" }}',
-            failed_nodes = {{ "'" ~ (failed | join(', ') | replace("'", "''")) ~ "'" if failed else 'null' }}
+            failed_nodes = {{ clv_quote(failed | join(', ')) if failed else 'null' }}
         where invocation_id = '{{ invocation_id }}'
     {%- else -%}
         select 1

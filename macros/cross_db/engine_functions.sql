@@ -9,7 +9,7 @@
     {{ return(adapter.dispatch('clv_regexp_full_match', 'clv_warehouse')(expression, pattern)) }}
 {%- endmacro %}
 {% macro default__clv_regexp_full_match(expression, pattern) -%}
-    regexp_full_match({{ expression }}, '{{ pattern }}')
+    regexp_full_match({{ expression }}, {{ clv_quote(pattern) }})
 {%- endmacro %}
 
 {#-
@@ -35,7 +35,7 @@
 {% macro default__clv_try_parse_timestamp(expression, formats) -%}
     coalesce(
         try_cast({{ expression }} as timestamp),
-        try_strptime({{ expression }}, [{% for f in formats %}'{{ f }}'{% if not loop.last %}, {% endif %}{% endfor %}])
+        try_strptime({{ expression }}, [{% for f in formats %}{{ clv_quote(f) }}{% if not loop.last %}, {% endif %}{% endfor %}])
     )
 {%- endmacro %}
 
@@ -87,7 +87,7 @@
 {% macro default__clv_json_object(pairs) -%}
     cast(json_object(
         {%- for key, expression in pairs.items() %}
-        '{{ key }}', {{ expression }}{% if not loop.last %},{% endif %}
+        {{ clv_quote(key) }}, {{ expression }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     ) as varchar)
 {%- endmacro %}

@@ -66,10 +66,10 @@
 {% test columns_meet_catalog_rules(model, not_null=[], min_values={}) %}
     {%- set rules = [] -%}
     {%- for column in not_null -%}
-        {%- do rules.append((column ~ ' is null', adapter.quote(column) ~ ' is null')) -%}
+        {%- do rules.append((column ~ ' is null', clv_quote(column, 'identifier') ~ ' is null')) -%}
     {%- endfor -%}
     {%- for column, minimum in min_values.items() -%}
-        {%- do rules.append((column ~ ' < ' ~ minimum, adapter.quote(column) ~ ' < ' ~ minimum)) -%}
+        {%- do rules.append((column ~ ' < ' ~ minimum, clv_quote(column, 'identifier') ~ ' < ' ~ minimum)) -%}
     {%- endfor %}
     with
 

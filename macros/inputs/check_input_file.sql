@@ -2,19 +2,49 @@
     Fail early, and clearly, when the input cannot be read in the chosen layout.
 
     Called by each staging model while it compiles. Checks, in order: a path is set, it
-    matches at least one file, no matching file is empty, and (for header-based layouts) every
-    required column is present. Returns a dict: canonical name -> column name in the file.
+    matches at least one file, no matching file is empty, and (for header-based layouts) the
+    header names are plain text, every required column is present and no canonical column
+    has two columns. Returns a dict: canonical name -> column name in the file, or none.
 
     `spec` maps each canonical column to the names it may have in the file (compared without
     case, spaces or underscores, so "Customer ID", "customer_id" and "CustomerID" all match).
-    Canonical columns mapped to none are optional and absent.
+    Canonical columns mapped to no name, or listed in `optional`, may be absent.
+
+    Header names are data: whatever a header cell holds, it reaches SQL only through
+    clv_quote(name, 'identifier'), never pasted.
 -#}
 
 {% macro clv_normalized_column_name(name) %}
     {{ return(modules.re.sub('[^a-z0-9]', '', name | string | lower)) }}
 {% endmacro %}
 
-{% macro clv_check_input_file(source_relation, layout, spec={}) %}
+{#- Column names for a message, long ones cut at 60 characters. -#}
+{% macro clv_shown_names(names) %}
+    {%- set shown = [] -%}
+    {%- for name in names -%}
+        {%- do shown.append(name[:60] ~ ('...' if name | length > 60 else '')) -%}
+    {%- endfor -%}
+    {{ return(shown | join(', ')) }}
+{% endmacro %}
+
+{#- The header names of a header-based input (without the reader's own columns), refusing a
+    name that holds a control character (a line break, tab or NUL inside a quoted cell). -#}
+{% macro clv_checked_header(source_relation, first_file) %}
+    {%- set header = [] -%}
+    {%- for row in run_query("describe select * from " ~ source_relation).rows
+        if row[0] not in ('filename', 'file_row_number') -%}
+        {%- if modules.re.search('[\x00-\x1f\x7f]', row[0]) -%}
+            {{ exceptions.raise_compiler_error(
+                "Input file " ~ first_file ~ ": header column " ~ loop.index ~ " (" ~ tojson(row[0][:60])
+                ~ ") holds a line break or another control character, which a column name cannot."
+                ~ " Fix the header line (the first line) of the file.") }}
+        {%- endif -%}
+        {%- do header.append(row[0]) -%}
+    {%- endfor -%}
+    {{ return(header) }}
+{% endmacro %}
+
+{% macro clv_check_input_file(source_relation, layout, spec={}, optional=[]) %}
     {%- set resolved = {} -%}
     {%- for canonical, candidates in spec.items() -%}
         {#- While parsing, and in unit tests (whose mocked input has these names), the first
@@ -30,52 +60,49 @@
     {%- if path == '' -%}
         {{ exceptions.raise_compiler_error("No input file given for the " ~ layout ~ " layout." ~ hint) }}
     {%- endif -%}
-    {%- if "'" in path -%}
-        {{ exceptions.raise_compiler_error("Input path " ~ path ~ " contains a single quote; rename the file or folder." ) }}
-    {%- endif -%}
     {%- do clv_input_encoding() -%}
 
-    {%- set files = run_query("select file from glob('" ~ path ~ "') order by file") -%}
+    {%- set files = run_query("select file from glob(" ~ clv_quote(path) ~ ") order by file") -%}
     {%- if files.rows | length == 0 -%}
         {{ exceptions.raise_compiler_error("Input file not found: no file matches '" ~ path ~ "' (layout " ~ layout ~ ")." ~ hint) }}
     {%- endif -%}
-    {%- set sizes = run_query("select filename, size from read_blob('" ~ path ~ "') where size = 0 order by filename") -%}
+    {%- set sizes = run_query("select filename, size from read_blob(" ~ clv_quote(path) ~ ") where size = 0 order by filename") -%}
     {%- if sizes.rows | length > 0 -%}
         {{ exceptions.raise_compiler_error("Input file " ~ sizes.rows[0][0] ~ " is empty (0 bytes): there is nothing to load. Remove it or point input_path elsewhere.") }}
     {%- endif -%}
-
-    {%- set required = [] -%}
-    {%- for canonical, candidates in spec.items() if candidates -%}
-        {%- do required.append(canonical) -%}
-    {%- endfor -%}
-    {%- if required | length == 0 -%}
+    {%- if spec | length == 0 -%}
         {{ return(resolved) }}
     {%- endif -%}
 
-    {%- set described = run_query("describe select * from " ~ source_relation) -%}
-    {%- set found = {} -%}
-    {%- for row in described.rows -%}
-        {%- do found.update({clv_normalized_column_name(row[0]): row[0]}) -%}
-    {%- endfor -%}
+    {%- set header = clv_checked_header(source_relation, files.rows[0][0]) -%}
     {%- set missing = [] -%}
-    {%- for canonical in required -%}
-        {%- set matches = [] -%}
-        {%- for candidate in spec[canonical] -%}
-            {%- set key = clv_normalized_column_name(candidate) -%}
-            {%- if key in found and matches | length == 0 -%}
-                {%- do matches.append(found[key]) -%}
-            {%- endif -%}
+    {%- for canonical, candidates in spec.items() if candidates -%}
+        {%- set keys = [] -%}
+        {%- for candidate in candidates -%}
+            {%- do keys.append(clv_normalized_column_name(candidate)) -%}
         {%- endfor -%}
-        {%- if matches | length == 0 -%}
-            {%- do missing.append(canonical ~ " (looked for " ~ spec[canonical] | join(' or ') ~ ")") -%}
-        {%- else -%}
+        {%- set matches = [] -%}
+        {%- for name in header if clv_normalized_column_name(name) in keys -%}
+            {%- do matches.append(name) -%}
+        {%- endfor -%}
+        {%- if matches | length > 1 -%}
+            {{ exceptions.raise_compiler_error(
+                "Input file " ~ files.rows[0][0] ~ " (layout " ~ layout ~ ") has " ~ matches | length
+                ~ " columns for " ~ canonical ~ ": " ~ clv_shown_names(matches)
+                ~ " (names are compared without case, spaces or underscores). Remove or rename all but one of them"
+                ~ (", or map generic_columns." ~ canonical ~ " to a name no other column has." if layout == 'generic' else ".")) }}
+        {%- elif matches | length == 1 -%}
             {%- do resolved.update({canonical: matches[0]}) -%}
+        {%- elif canonical in optional -%}
+            {%- do resolved.update({canonical: none}) -%}
+        {%- else -%}
+            {%- do missing.append(canonical ~ " (looked for " ~ candidates | join(' or ') ~ ")") -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if missing | length > 0 -%}
         {{ exceptions.raise_compiler_error(
             "Input file " ~ files.rows[0][0] ~ " (layout " ~ layout ~ ") lacks required column(s): "
-            ~ missing | join('; ') ~ ". Columns found: " ~ (described.columns[0].values() | reject('in', ['filename', 'file_row_number']) | join(', '))
+            ~ missing | join('; ') ~ ". Columns found: " ~ clv_shown_names(header)
             ~ ". Check the delimiter and header line, rename the columns, or use the generic layout with a generic_columns mapping.") }}
     {%- endif -%}
     {{ return(resolved) }}
@@ -97,11 +124,11 @@
     {%- endif -%}
     {%- set relation_sql = source_relation | string -%}
     {%- set header_line = run_query(
-        "select * exclude (filename) from " ~ relation_sql.replace('header = true', 'header = false') ~ " limit 1") -%}
+        "select * exclude (filename) from " ~ relation_sql.rsplit('header = true', 1) | join('header = false') ~ " limit 1") -%}
     {%- set header_fields = header_line.rows[0] | reject('none') | list | length if header_line.rows else 0 -%}
     {%- set checks = [] -%}
     {%- for row in run_query("describe select * from " ~ relation_sql).rows if row[0] != 'filename' -%}
-        {%- do checks.append(adapter.quote(row[0]) ~ (' is null' if loop.index <= header_fields else ' is not null')) -%}
+        {%- do checks.append(clv_quote(row[0], 'identifier') ~ (' is null' if loop.index <= header_fields else ' is not null')) -%}
     {%- endfor -%}
     {{ return('(' ~ (checks | join(' or ') or 'false') ~ ')') }}
 {% endmacro %}

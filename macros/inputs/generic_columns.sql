@@ -21,14 +21,23 @@
 {% macro clv_generic_column_map() %}
     {%- set mapping = clv_generic_column_defaults() -%}
     {%- set from_env = env_var('CLV_GENERIC_COLUMNS', '') | trim -%}
-    {%- set overrides = var('generic_columns', {}) or (fromjson(from_env) if from_env else {}) -%}
+    {%- set from_var = var('generic_columns', {}) -%}
+    {%- set setting = 'generic_columns' if from_var else 'CLV_GENERIC_COLUMNS' -%}
+    {%- set overrides = from_var or (fromjson(from_env, none) if from_env else {}) -%}
     {%- if overrides is not mapping -%}
-        {{ exceptions.raise_compiler_error("generic_columns must map canonical column names to your column names; got " ~ overrides) }}
+        {{ exceptions.raise_compiler_error(
+            setting ~ " must map canonical column names to your column names, as JSON such as"
+            ~ ' {"customer_id": "client", "ordered_at": "sold_at", "amount": "total"}; got '
+            ~ ((from_var if from_var else from_env) | string)[:120] ~ ".") }}
     {%- endif -%}
     {%- for key, value in overrides.items() -%}
         {%- if key not in mapping -%}
             {{ exceptions.raise_compiler_error(
-                "generic_columns has an unknown key '" ~ key ~ "'. Known keys: " ~ mapping.keys() | list | join(', ') ~ ".") }}
+                setting ~ " has an unknown key '" ~ (key | string)[:60] ~ "'. Known keys: " ~ mapping.keys() | list | join(', ') ~ ".") }}
+        {%- endif -%}
+        {%- if value is not none and value is not string -%}
+            {{ exceptions.raise_compiler_error(
+                setting ~ "." ~ key ~ " must be a column name (text) or null; got " ~ (value | string)[:60] ~ ".") }}
         {%- endif -%}
         {%- do mapping.update({key: (value if value not in ('', none) else none)}) -%}
     {%- endfor -%}

@@ -36,9 +36,9 @@
     ).columns[0].values()[0] if seed is not none else '' -%}
     {%- set settings = {
         'layout': clv_input_layout(),
-        'earliest_valid_date': var('earliest_valid_date'),
-        'timestamp_formats': var('timestamp_formats'),
-        'missing_value_markers': var('missing_value_markers'),
+        'earliest_valid_date': clv_earliest_valid_date(),
+        'timestamp_formats': clv_timestamp_formats(),
+        'missing_value_markers': clv_string_list_var('missing_value_markers'),
         'normalize_numeric_customer_ids': var('normalize_numeric_customer_ids'),
         'generic_columns': clv_generic_column_map() if clv_input_layout() == 'generic' else {},
         'non_product_codes': codes,
@@ -66,7 +66,7 @@
     {%- endfor -%}
     {%- set input_path = clv_input_path() -%}
     {%- set current_files = run_query(
-        "select file from glob('" ~ input_path | replace("'", "''") ~ "') order by file"
+        "select file from glob(" ~ clv_quote(input_path) ~ ") order by file"
     ).columns[0].values() | list -%}
     {%- set missing = loaded_files | reject('in', current_files) | list -%}
     {%- if missing -%}
@@ -84,7 +84,7 @@
     {%- set as_of_date = clv_as_of_date() -%}
     {%- if as_of_date -%}
         {%- set kept_after = run_query(
-            "select count(*) from " ~ relation ~ " where is_kept and order_date >= date '" ~ as_of_date ~ "'"
+            "select count(*) from " ~ relation ~ " where is_kept and order_date >= cast(" ~ clv_quote(as_of_date) ~ " as date)"
         ).columns[0].values()[0] -%}
         {%- if kept_after > 0 -%}
             {{ exceptions.raise_compiler_error(
@@ -133,7 +133,7 @@
     {%- endif -%}
     {%- set files = run_query(
         "select distinct source_file from " ~ ref('int_transaction_lines_audited')
-        ~ " where loaded_at > timestamp '" ~ last_success ~ "' order by source_file"
+        ~ " where loaded_at > cast(" ~ clv_quote(last_success) ~ " as timestamp) order by source_file"
     ).columns[0].values() | list -%}
     {{ return(files) }}
 {%- endmacro -%}
@@ -143,6 +143,6 @@
     {%- if files | length == 0 -%}
         false
     {%- else -%}
-        {{ column }} in ({% for file in files %}'{{ file | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor %})
+        {{ column }} in ({% for file in files %}{{ clv_quote(file) }}{% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif -%}
 {%- endmacro -%}

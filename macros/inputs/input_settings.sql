@@ -49,11 +49,65 @@
     {%- if raw in ('', 'None', 'none', 'null') -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', raw) -%}
-        {{ exceptions.raise_compiler_error(
-            "as_of_date must be a date written YYYY-MM-DD; got '" ~ raw ~ "' (from the var as_of_date or CLV_AS_OF_DATE).") }}
+    {{ return(clv_checked_date(raw, 'as_of_date', 'the var as_of_date, CLV_AS_OF_DATE or clv build --as-of')) }}
+{% endmacro %}
+
+{% macro clv_checked_date(value, setting, where) %}
+    {#- value as 'YYYY-MM-DD' when it is a real calendar date (2021-02-30 is not); else an
+        error naming the setting and where it was read from. -#}
+    {%- set text = value | string | trim -%}
+    {%- set parts = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})', text) -%}
+    {%- set ns = namespace(valid=false) -%}
+    {%- if parts -%}
+        {%- set year, month, day = parts.group(1) | int, parts.group(2) | int, parts.group(3) | int -%}
+        {%- set leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 -%}
+        {%- set month_days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] -%}
+        {%- set ns.valid = year >= 1 and 1 <= month <= 12 and 1 <= day <= month_days[month - 1] -%}
     {%- endif -%}
-    {{ return(raw) }}
+    {%- if not ns.valid -%}
+        {{ exceptions.raise_compiler_error(
+            setting ~ " must be a date written YYYY-MM-DD; got '" ~ text[:80] ~ "' (from " ~ where ~ ").") }}
+    {%- endif -%}
+    {{ return(text) }}
+{% endmacro %}
+
+{% macro clv_earliest_valid_date() %}
+    {#- Lines dated before it are rejected (date_before_earliest_valid). -#}
+    {{ return(clv_checked_date(var('earliest_valid_date'), 'earliest_valid_date', 'the var earliest_valid_date')) }}
+{% endmacro %}
+
+{% macro clv_string_list_var(name) %}
+    {#- A var that must be a list of strings (a YAML list of quoted values). -#}
+    {%- set value = var(name) -%}
+    {%- if value is string or value is mapping or value is not iterable -%}
+        {{ exceptions.raise_compiler_error(
+            "The var " ~ name ~ " must be a list of strings, such as [\"a\", \"b\"]; got " ~ (value | string)[:80] ~ ".") }}
+    {%- endif -%}
+    {%- for item in value -%}
+        {%- if item is not string -%}
+        {{ exceptions.raise_compiler_error(
+            "The var " ~ name ~ " must be a list of strings; item " ~ loop.index ~ " is " ~ (item | string)[:80]
+            ~ ", not text. Quote it in YAML (\"null\", \"1\").") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(value | list) }}
+{% endmacro %}
+
+{% macro clv_timestamp_formats() %}
+    {#- The var timestamp_formats: DuckDB strptime formats, each with at least one %-directive
+        and only directives DuckDB knows (a bad one fails every parse, not one line). -#}
+    {%- set formats = clv_string_list_var('timestamp_formats') -%}
+    {%- for format in formats -%}
+        {%- set directives = format | replace('%%', '') -%}
+        {%- if '%' not in directives
+            or modules.re.search('%(?!-?[aAwudbBhmyYGHIpMSgfnzZjUWVcxX])', directives) -%}
+            {{ exceptions.raise_compiler_error(
+                "The var timestamp_formats holds '" ~ format[:80] ~ "', which is not a strptime format:"
+                ~ " write dates as DuckDB strptime formats such as \"%d/%m/%Y %H:%M\" (%Y year, %m month, %d day,"
+                ~ " %H hour, %M minute, %S second).") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(formats) }}
 {% endmacro %}
 
 {% macro clv_positive_int_var(name) %}
@@ -62,4 +116,13 @@
         {{ exceptions.raise_compiler_error("The var " ~ name ~ " must be a positive whole number; got '" ~ value ~ "'.") }}
     {%- endif -%}
     {{ return(value | int) }}
+{% endmacro %}
+
+{% macro clv_number_var(name) %}
+    {#- A var pasted into SQL as a number: it must be one (not text, not true/false). -#}
+    {%- set value = var(name) -%}
+    {%- if value is not number or value is sameas true or value is sameas false -%}
+        {{ exceptions.raise_compiler_error("The var " ~ name ~ " must be a number; got '" ~ (value | string)[:80] ~ "'.") }}
+    {%- endif -%}
+    {{ return(value) }}
 {% endmacro %}

@@ -9,7 +9,7 @@
     {%- if columns.get(canonical) is none -%}
         cast(null as varchar)
     {%- else -%}
-        cast({{ adapter.quote(columns[canonical]) }} as varchar)
+        cast({{ clv_quote(columns[canonical], 'identifier') }} as varchar)
     {%- endif -%}
 {%- endmacro %}
 

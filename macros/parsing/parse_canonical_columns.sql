@@ -7,8 +7,8 @@
 
 {% macro clv_missing_markers() %}
     {%- set markers = [] -%}
-    {%- for marker in var('missing_value_markers') -%}
-        {%- do markers.append("'" ~ (marker | lower | replace("'", "''")) ~ "'") -%}
+    {%- for marker in clv_string_list_var('missing_value_markers') -%}
+        {%- do markers.append(clv_quote(marker | lower)) -%}
     {%- endfor -%}
     {{ return(markers) }}
 {% endmacro %}
@@ -51,7 +51,7 @@
 {%- endmacro %}
 
 {% macro clv_parsed_columns() -%}
-    {%- set ordered_at = clv_try_parse_timestamp(clv_clean_text('ordered_at_raw'), var('timestamp_formats')) -%}
+    {%- set ordered_at = clv_try_parse_timestamp(clv_clean_text('ordered_at_raw'), clv_timestamp_formats()) -%}
     {%- set quantity = clv_parse_number('quantity_raw') -%}
     {%- set unit_price = clv_parse_number('unit_price_raw') -%}
     {%- set amount = clv_parse_number('amount_raw') -%}

@@ -157,10 +157,10 @@ classified as (
             when order_id is null then 'missing_order_id'
             when ordered_at is null then 'unparseable_date'
             when has_unparseable_number then 'unparseable_number'
-            when order_date < cast('{{ var("earliest_valid_date") }}' as date)
+            when order_date < cast({{ clv_quote(clv_earliest_valid_date()) }} as date)
                 then 'date_before_earliest_valid'
             {% if as_of_date -%}
-            when order_date >= cast('{{ as_of_date }}' as date) then 'date_after_as_of'
+            when order_date >= cast({{ clv_quote(as_of_date) }} as date) then 'date_after_as_of'
             {%- else -%}
             when order_date > current_date then 'date_after_as_of'
             {%- endif %}

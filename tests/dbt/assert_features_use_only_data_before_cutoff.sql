@@ -37,10 +37,10 @@ features_from_history_before_{{ loop.index }} as (
 
     {{ customer_features_as_of(
         customer_days='(select * from ' ~ ref('int_orders_grouped_to_days')
-            ~ " where order_date < cast('" ~ cutoff ~ "' as date)) as customer_days_before_cutoff",
+            ~ " where order_date < cast(" ~ clv_quote(cutoff) ~ " as date)) as customer_days_before_cutoff",
         items='(select * from ' ~ ref('int_customer_items_first_seen')
-            ~ " where first_seen_date < cast('" ~ cutoff ~ "' as date)) as items_before_cutoff",
-        cutoffs="(select cast('" ~ cutoff ~ "' as date) as cutoff_date) as one_cutoff",
+            ~ " where first_seen_date < cast(" ~ clv_quote(cutoff) ~ " as date)) as items_before_cutoff",
+        cutoffs="(select cast(" ~ clv_quote(cutoff) ~ " as date) as cutoff_date) as one_cutoff",
     ) | indent(4) }}
 
 ),
@@ -72,7 +72,7 @@ compared as (
             else concat_ws(
                 ', ',
                 {% for column in compared_columns %}
-                {% set name = adapter.quote(column.name) %}
+                {% set name = clv_quote(column.name, 'identifier') %}
                 case
                     when not coalesce(
                         full_history.{{ name }} = cut_history.{{ name }}

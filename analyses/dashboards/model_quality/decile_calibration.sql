@@ -20,7 +20,7 @@ final as (
         mean_purchase_probability,
         actual_purchase_rate
     from calibration
-    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} '{{ var("primary_model") }}')
+    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} {{ clv_quote(var("primary_model")) }})
 
 )
 

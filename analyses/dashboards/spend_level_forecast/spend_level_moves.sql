@@ -22,7 +22,7 @@ classified as (
         current_revenue,
         predicted_revenue
     from transitions
-    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} '{{ var("primary_model") }}')
+    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} {{ clv_quote(var("primary_model")) }})
 
 ),
 

@@ -17,7 +17,7 @@ final as (
         cast(predicted_level as varchar) || '. ' || predicted_level_name as predicted_level,
         customers
     from transitions
-    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} '{{ var("primary_model") }}')
+    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} {{ clv_quote(var("primary_model")) }})
 
 )
 

@@ -20,7 +20,7 @@ final as (
         current_revenue as revenue_last_horizon,
         predicted_revenue as predicted_revenue_next_horizon
     from level_revenue
-    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} '{{ var("primary_model") }}')
+    where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} {{ clv_quote(var("primary_model")) }})
 
 )
 

@@ -33,7 +33,7 @@ anchors as (
     select
         first_order_date,
         {% if as_of_date -%}
-        cast('{{ as_of_date }}' as date) as scoring_cutoff_date
+        cast({{ clv_quote(as_of_date) }} as date) as scoring_cutoff_date
         {%- else -%}
         cast({{ dbt.dateadd('day', 1, 'last_order_date') }} as date) as scoring_cutoff_date
         {%- endif %}

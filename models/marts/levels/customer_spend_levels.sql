@@ -9,7 +9,7 @@
     predicted_revenue itself would put nearly everyone in a low level: it is an expectation
     that mixes "may not buy" with "how much if so".
 -#}
-{%- set threshold = var('level_purchase_probability_threshold') -%}
+{%- set threshold = clv_number_var('level_purchase_probability_threshold') -%}
 
 with
 

@@ -99,15 +99,15 @@ flagged as (
 
     select
         ranked.*,
-        ranked.predicted_revenue_top_share <= {{ var('high_value_top_share') }} as is_high_value,
+        ranked.predicted_revenue_top_share <= {{ clv_number_var('high_value_top_share') }} as is_high_value,
         ranked.revenue_last_365d > 0
-        and ranked.past_value_top_share <= {{ var('churn_risk_past_value_top_share') }}
+        and ranked.past_value_top_share <= {{ clv_number_var('churn_risk_past_value_top_share') }}
         and (
-            ranked.purchase_probability < {{ var('churn_risk_max_purchase_probability') }}
-            or coalesce(ranked.p_alive < {{ var('churn_risk_max_p_alive') }}, false)
+            ranked.purchase_probability < {{ clv_number_var('churn_risk_max_purchase_probability') }}
+            or coalesce(ranked.p_alive < {{ clv_number_var('churn_risk_max_p_alive') }}, false)
         ) as is_churn_risk,
         ranked.revenue_last_horizon = 0
-        and ranked.predicted_revenue_top_share <= {{ var('missed_opportunity_top_share') }}
+        and ranked.predicted_revenue_top_share <= {{ clv_number_var('missed_opportunity_top_share') }}
             as is_missed_opportunity
     from ranked
 

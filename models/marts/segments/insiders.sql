@@ -43,9 +43,9 @@ final as (
         top_driver
 
     from segments
-    where predicted_revenue_top_share <= {{ var('insiders_top_share') }}
-        and purchase_days >= {{ var('insiders_min_purchase_days') }}
-        and purchase_probability >= {{ var('insiders_min_purchase_probability') }}
+    where predicted_revenue_top_share <= {{ clv_number_var('insiders_top_share') }}
+        and purchase_days >= {{ clv_number_var('insiders_min_purchase_days') }}
+        and purchase_probability >= {{ clv_number_var('insiders_min_purchase_probability') }}
 
 )
 

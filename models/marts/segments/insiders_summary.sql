@@ -95,9 +95,9 @@ final as (
         cast(summarised.clv as double) as clv,
 
         -- the rule
-        'top {{ var("insiders_top_share") }} of customers by predicted revenue for the next horizon, '
-        || 'with at least {{ var("insiders_min_purchase_days") }} purchase days '
-        || 'and a purchase probability of at least {{ var("insiders_min_purchase_probability") }}'
+        'top {{ clv_number_var('insiders_top_share') }} of customers by predicted revenue for the next horizon, '
+        || 'with at least {{ clv_number_var('insiders_min_purchase_days') }} purchase days '
+        || 'and a purchase probability of at least {{ clv_number_var('insiders_min_purchase_probability') }}'
             as entry_rule,
         'recomputed on every build: a customer leaves on the first build where the entry rule no longer holds'
             as exit_rule

@@ -11,7 +11,8 @@
         'quantity': ['Quantity'],
         'unit_price': ['UnitPrice', 'Price'],
         'country': ['Country'],
-    }
+    },
+    optional=['product_description', 'country'],
 ) -%}
 
 with
