@@ -60,8 +60,9 @@ def apply_purchase_calibration(calibration: dict, probability: np.ndarray) -> np
 
 
 def fit_spend_calibration(log_spend: np.ndarray, mu: np.ndarray, bucket: np.ndarray) -> dict:
-    """mu' = c0 + c1 mu by least squares (c1 > 0), then the spread of log spend around mu' per
-    history bucket, shrunk towards the overall spread where a bucket has few buyers."""
+    """mu' = c0 + c1 mu by least squares (c1 > 0), the spread of log spend around mu' per
+    history bucket (shrunk towards the overall spread where a bucket has few buyers), and a
+    level shift (mean_shift, in c0) that makes the expected spends sum to the actual ones."""
     log_spend, mu = np.asarray(log_spend, float), np.asarray(mu, float)
     if len(log_spend) < MIN_CALIBRATION_ROWS:
         return {"status": f"not_fitted: {len(log_spend)} validation buyers"}
@@ -71,7 +72,20 @@ def fit_spend_calibration(log_spend: np.ndarray, mu: np.ndarray, bucket: np.ndar
     else:
         c0 = float(np.mean(log_spend) - c1 * np.mean(mu))
     residuals = log_spend - (c0 + c1 * mu)
-    return {"c0": c0, "c1": c1, **spreads(residuals, bucket), "status": "fitted"}
+    spread = spreads(residuals, bucket)
+    # The mean of a log-normal is exp(mu + sigma^2 / 2) only if the residuals are normal:
+    # shift the level so the validation buyers' expected spends sum to what they spent
+    # (the expectation sums to totals, levels and CLV; quantiles move by the same factor).
+    sigma = np.asarray(spread["sigma_by_frequency"])[np.asarray(bucket, int)]
+    expected = np.exp(c0 + c1 * mu + sigma**2 / 2)
+    mean_shift = float(np.log(np.sum(np.exp(log_spend)) / np.sum(expected)))
+    return {
+        "c0": c0 + mean_shift,
+        "c1": c1,
+        "mean_shift": mean_shift,
+        **spread,
+        "status": "fitted",
+    }
 
 
 def spreads(residuals: np.ndarray, bucket: np.ndarray) -> dict:

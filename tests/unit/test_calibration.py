@@ -60,7 +60,20 @@ def test_spend_map_stays_monotone():
     log_spend = 6 - mu
     fitted = calibration.fit_spend_calibration(log_spend, mu, np.zeros(200, dtype=int))
     assert fitted["c1"] == 1.0
-    assert fitted["c0"] == pytest.approx(np.mean(log_spend - mu))
+    assert fitted["c0"] == pytest.approx(np.mean(log_spend - mu) + fitted["mean_shift"])
+
+
+def test_expected_spends_sum_to_the_validation_buyers_spend():
+    """Residuals that are not normal (here: skewed) make exp(mu + sigma^2 / 2) a biased mean;
+    the level shift puts the total right on the validation cutoff."""
+    rng = np.random.default_rng(12)
+    mu = rng.normal(3, 0.5, 4_000)
+    log_spend = mu + (rng.exponential(0.6, mu.size) - 0.6)
+    bucket = np.zeros(mu.size, dtype=int)
+    fitted = calibration.fit_spend_calibration(log_spend, mu, bucket)
+    mapped, sigma = calibration.apply_spend_calibration(fitted, mu, bucket)
+    assert np.exp(mapped + sigma**2 / 2).sum() == pytest.approx(np.exp(log_spend).sum())
+    assert fitted["mean_shift"] != 0
 
 
 def test_an_empty_bucket_borrows_the_overall_spread():
