@@ -3,7 +3,8 @@
 
     Called by each staging model while it compiles. Checks, in order: a path is set, it
     matches at least one file, no matching file is empty, and (for header-based layouts) every
-    required column is present. Returns a dict: canonical name -> column name in the file.
+    required column is present. Returns a dict: canonical name -> column name in the file
+    (and '_column_types': column name in the file -> its type, when the file was described).
 
     `spec` maps each canonical column to the names it may have in the file (compared without
     case, spaces or underscores, so "Customer ID", "customer_id" and "CustomerID" all match).
@@ -54,9 +55,13 @@
 
     {%- set described = run_query("describe select * from " ~ source_relation) -%}
     {%- set found = {} -%}
+    {%- set column_types = {} -%}
     {%- for row in described.rows -%}
         {%- do found.update({clv_normalized_column_name(row[0]): row[0]}) -%}
+        {%- do column_types.update({row[0]: row[1]}) -%}
     {%- endfor -%}
+    {#- each file column's type, for clv_raw_text_column (timestamps with time zone) -#}
+    {%- do resolved.update({'_column_types': column_types}) -%}
     {%- set missing = [] -%}
     {%- for canonical in required -%}
         {%- set matches = [] -%}
