@@ -33,7 +33,13 @@ from clv_warehouse.artifacts import export_models
 from clv_warehouse.dashboards import DefinitionError, ProvisionError, provision
 from clv_warehouse.dashboards.compile import CompileError
 from clv_warehouse.dashboards.definitions import DEFINITIONS_PATH
-from clv_warehouse.project import LAYOUTS, BuildSettings, cdnow_master_path, run_dbt
+from clv_warehouse.project import (
+    LAYOUTS,
+    BuildSettings,
+    cdnow_master_path,
+    files_of_another_input,
+    run_dbt,
+)
 from clv_warehouse.publish import PublishError, default_published_path, publish
 from clv_warehouse.summary import format_summary, read_summary
 from clv_warehouse.synthetic import SYNTHETIC_LAYOUTS, Parameters, append_day, generate
@@ -53,8 +59,19 @@ def _build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     input_path = settings.resolved_input_path()
     print(f"Building the warehouse from {input_path} ({settings.layout} layout)", flush=True)
+    dbt_args = list(args.dbt_args)
+    loaded = files_of_another_input(settings)
+    if loaded and "--full-refresh" not in dbt_args:
+        # The warehouse holds another input: an incremental build would refuse it.
+        print(
+            f"The warehouse {settings.absolute_warehouse_path()} holds another input"
+            f" ({loaded[0]}{f' and {len(loaded) - 1} more file(s)' if len(loaded) > 1 else ''}):"
+            " rebuilding it from this one (--full-refresh). Pass --warehouse to keep both.",
+            flush=True,
+        )
+        dbt_args.append("--full-refresh")
     started = time.perf_counter()
-    result = run_dbt(["build", *args.dbt_args], settings)
+    result = run_dbt(["build", *dbt_args], settings)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         print(
