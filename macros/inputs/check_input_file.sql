@@ -40,6 +40,7 @@
     {%- if files.rows | length == 0 -%}
         {{ exceptions.raise_compiler_error("Input file not found: no file matches '" ~ path ~ "' (layout " ~ layout ~ ")." ~ hint) }}
     {%- endif -%}
+    {%- do clv_check_input_kinds(path, files.columns[0].values() | list, layout) -%}
     {%- set sizes = run_query("select filename, size from read_blob('" ~ path ~ "') where size = 0 order by filename") -%}
     {%- if sizes.rows | length > 0 -%}
         {{ exceptions.raise_compiler_error("Input file " ~ sizes.rows[0][0] ~ " is empty (0 bytes): there is nothing to load. Remove it or point input_path elsewhere.") }}
