@@ -47,6 +47,7 @@ from clv_warehouse.project import (
     PROJECT_DIR,
     BuildSettings,
     cdnow_master_path,
+    files_of_another_input,
     run_dbt,
 )
 from clv_warehouse.publish import PublishError, default_published_path, publish
@@ -81,8 +82,19 @@ def _build(args: argparse.Namespace) -> int:
     # dbt would die with a traceback on DuckDB's lock; say who holds it instead.
     check_not_held(settings.absolute_warehouse_path())
     print(f"Building the warehouse from {input_path} ({settings.layout} layout)", flush=True)
+    dbt_args = list(args.dbt_args)
+    loaded = files_of_another_input(settings)
+    if loaded and "--full-refresh" not in dbt_args:
+        # The warehouse holds another input: an incremental build would refuse it.
+        print(
+            f"The warehouse {settings.absolute_warehouse_path()} holds another input"
+            f" ({loaded[0]}{f' and {len(loaded) - 1} more file(s)' if len(loaded) > 1 else ''}):"
+            " rebuilding it from this one (--full-refresh). Pass --warehouse to keep both.",
+            flush=True,
+        )
+        dbt_args.append("--full-refresh")
     started = time.perf_counter()
-    result = run_dbt(["build", *args.dbt_args], settings)
+    result = run_dbt(["build", *dbt_args], settings)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         print(

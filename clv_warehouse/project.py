@@ -15,14 +15,29 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import duckdb
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = Path("warehouse") / "clv_warehouse.duckdb"
 LAYOUTS = ("cdnow", "online_retail", "generic")
+# dbt's own default input (macros/inputs/input_settings.sql, _cdnow__sources.yml), relative to
+# the project folder. The warehouse records each loaded file under the name DuckDB expands this
+# glob to, so every entry point must read the default file through this same glob.
+DEFAULT_CDNOW_GLOB = ".venv/lib/python3*/site-packages/lifetimes/datasets/CDNOW_master.txt"
 
 
 def cdnow_master_path() -> Path:
     """The CDNOW master file shipped inside the ``lifetimes`` package."""
     return Path(str(resources.files("lifetimes") / "datasets" / "CDNOW_master.txt"))
+
+
+def is_dbt_default_input(path: Path, project_dir: Path = PROJECT_DIR) -> bool:
+    """True when ``path`` is the file dbt reads by default (DEFAULT_CDNOW_GLOB)."""
+    matches = sorted(project_dir.glob(DEFAULT_CDNOW_GLOB))
+    try:
+        return len(matches) == 1 and os.path.samefile(path, matches[0])
+    except OSError:
+        return False
 
 
 def cdnow_sample_path() -> Path:
@@ -68,8 +83,15 @@ class BuildSettings:
         path = self.warehouse_path
         return path if path.is_absolute() else PROJECT_DIR / path
 
-    def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment dbt runs in: the caller's, plus these settings."""
+    def environment(
+        self, base: Mapping[str, str] | None = None, project_dir: Path = PROJECT_DIR
+    ) -> dict[str, str]:
+        """The environment dbt runs in: the caller's, plus these settings.
+
+        The CDNOW file dbt reads by default is left to dbt's own default path (not passed
+        as CLV_INPUT_PATH), so `clv build`, `make run`, plain `dbt build` and `dbt docs
+        generate` all load it under the same name and can follow each other.
+        """
         env = dict(os.environ if base is None else base)
         env.update(
             {
@@ -80,6 +102,8 @@ class BuildSettings:
                 "CLV_DUCKDB_PATH": str(self.absolute_warehouse_path()),
             }
         )
+        if self.layout == "cdnow" and is_dbt_default_input(self.resolved_input_path(), project_dir):
+            del env["CLV_INPUT_PATH"]
         env.setdefault(
             "CLV_DUCKDB_TEMP_DIR", str(self.absolute_warehouse_path().parent / "duckdb_tmp")
         )
@@ -88,6 +112,38 @@ class BuildSettings:
         else:
             env.pop("CLV_AS_OF_DATE", None)
         return env
+
+
+def files_of_another_input(settings: BuildSettings, project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The files the warehouse loaded (main.clv_input_files) when none of them is in the
+    settings' input: the warehouse holds another input. [] when it holds none, part of this
+    input, or no record (dbt's own checks of an incremental load then speak)."""
+    warehouse = settings.absolute_warehouse_path()
+    if not warehouse.exists():
+        return []
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            loaded = [
+                file
+                for (file,) in con.execute(
+                    "select source_file from main.clv_input_files order by source_file"
+                ).fetchall()
+            ]
+        pattern = settings.environment(project_dir=project_dir).get(
+            "CLV_INPUT_PATH", DEFAULT_CDNOW_GLOB
+        )
+        with duckdb.connect() as con:
+            current = {
+                os.path.realpath(file)
+                for (file,) in con.execute(
+                    "select file from glob(?)", [str(project_dir / pattern)]
+                ).fetchall()
+            }
+    except duckdb.Error:
+        return []
+    if not loaded or any(os.path.realpath(project_dir / file) in current for file in loaded):
+        return []
+    return loaded
 
 
 def dbt_executable() -> str:
@@ -106,7 +162,7 @@ def run_dbt(
 ) -> subprocess.CompletedProcess[str]:
     """Run one dbt command on the project with the given settings."""
     settings.absolute_warehouse_path().parent.mkdir(parents=True, exist_ok=True)
-    env = settings.environment()
+    env = settings.environment(project_dir=project_dir)
     env.update(extra_env or {})
     command = [
         dbt_executable(),

@@ -121,11 +121,18 @@ def _check_copy(path: Path) -> None:
                 "select table_schema, table_name from information_schema.tables"
             ).fetchall()
         }
-    missing = [table for table in REQUIRED_TABLES if table not in present]
-    if missing:
-        raise PublishError(
-            f"The warehouse lacks {', '.join(missing)}: it was not built by a full `clv build`."
-        )
+        missing = [table for table in REQUIRED_TABLES if table not in present]
+        if missing:
+            raise PublishError(
+                f"The warehouse lacks {', '.join(missing)}: it was not built by a full `clv build`."
+            )
+        # A build that kept no line stops (clv_check_kept_lines); an older one may not have.
+        if con.execute("select count(*) from marts.customers").fetchone()[0] == 0:
+            raise PublishError(
+                "The warehouse has no customers (marts.customers is empty): every line was"
+                " rejected. See marts.rejection_reason_counts, check the as-of date and the"
+                " input, and rebuild. The published copy is unchanged."
+            )
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -55,8 +55,10 @@ def build_warehouse(
     dbt_args: tuple[str, ...] = ("build",),
     variables: dict | None = None,
     project_dir: Path = PROJECT_DIR,
+    extra_env: dict[str, str] | None = None,
 ) -> Build:
-    """Run dbt (build by default) on one input, writing only under work_dir."""
+    """Run dbt (build by default) on one input, writing only under work_dir (extra_env: more
+    environment variables for dbt, such as TZ)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     settings = BuildSettings(
         layout=layout,
@@ -76,6 +78,7 @@ def build_warehouse(
             "DBT_TARGET_PATH": str(work_dir / "target"),
             "DBT_LOG_PATH": str(work_dir / "logs"),
             "CLV_DUCKDB_TEMP_DIR": str(work_dir / "duckdb_tmp"),
+            **(extra_env or {}),
         },
     )
     return Build(result=result, warehouse=settings.absolute_warehouse_path())

@@ -131,3 +131,11 @@
     end
 {%- endmacro %}
 
+
+{#- A timestamp with time zone as the plain local timestamp of `zone` (a zone name). -#}
+{% macro clv_timestamptz_at_zone(expression, zone) -%}
+    {{ return(adapter.dispatch('clv_timestamptz_at_zone', 'clv_warehouse')(expression, zone)) }}
+{%- endmacro %}
+{% macro default__clv_timestamptz_at_zone(expression, zone) -%}
+    timezone({{ clv_quote(zone) }}, {{ expression }})
+{%- endmacro %}

@@ -4,7 +4,8 @@
     Called by each staging model while it compiles. Checks, in order: a path is set, it
     matches at least one file, no matching file is empty, and (for header-based layouts) the
     header names are plain text, every required column is present and no canonical column
-    has two columns. Returns a dict: canonical name -> column name in the file, or none.
+    has two columns. Returns a dict: canonical name -> column name in the file, or none
+    (and '_column_types': column name in the file -> its type, when the file was described).
 
     `spec` maps each canonical column to the names it may have in the file (compared without
     case, spaces or underscores, so "Customer ID", "customer_id" and "CustomerID" all match).
@@ -27,10 +28,11 @@
     {{ return(shown | join(', ')) }}
 {% endmacro %}
 
-{#- The header names of a header-based input (without the reader's own columns), refusing a
-    name that holds a control character (a line break, tab or NUL inside a quoted cell). -#}
+{#- The header names of a header-based input (without the reader's own columns) with their
+    types, in file order, refusing a name that holds a control character (a line break, tab or
+    NUL inside a quoted cell). -#}
 {% macro clv_checked_header(source_relation, first_file) %}
-    {%- set header = [] -%}
+    {%- set header = {} -%}
     {%- for row in run_query("describe select * from " ~ source_relation).rows
         if row[0] not in ('filename', 'file_row_number') -%}
         {%- if modules.re.search('[\x00-\x1f\x7f]', row[0]) -%}
@@ -39,7 +41,7 @@
                 ~ ") holds a line break or another control character, which a column name cannot."
                 ~ " Fix the header line (the first line) of the file.") }}
         {%- endif -%}
-        {%- do header.append(row[0]) -%}
+        {%- do header.update({row[0]: row[1]}) -%}
     {%- endfor -%}
     {{ return(header) }}
 {% endmacro %}
@@ -66,6 +68,7 @@
     {%- if files.rows | length == 0 -%}
         {{ exceptions.raise_compiler_error("Input file not found: no file matches '" ~ path ~ "' (layout " ~ layout ~ ")." ~ hint) }}
     {%- endif -%}
+    {%- do clv_check_input_kinds(path, files.columns[0].values() | list, layout) -%}
     {%- set sizes = run_query("select filename, size from read_blob(" ~ clv_quote(path) ~ ") where size = 0 order by filename") -%}
     {%- if sizes.rows | length > 0 -%}
         {{ exceptions.raise_compiler_error("Input file " ~ sizes.rows[0][0] ~ " is empty (0 bytes): there is nothing to load. Remove it or point input_path elsewhere.") }}
@@ -74,7 +77,10 @@
         {{ return(resolved) }}
     {%- endif -%}
 
-    {%- set header = clv_checked_header(source_relation, files.rows[0][0]) -%}
+    {%- set column_types = clv_checked_header(source_relation, files.rows[0][0]) -%}
+    {%- set header = column_types.keys() | list -%}
+    {#- each file column's type, for clv_raw_text_column (timestamps with time zone) -#}
+    {%- do resolved.update({'_column_types': column_types}) -%}
     {%- set missing = [] -%}
     {%- for canonical, candidates in spec.items() if candidates -%}
         {%- set keys = [] -%}

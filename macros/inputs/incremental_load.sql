@@ -43,6 +43,10 @@
         'generic_columns': clv_generic_column_map() if clv_input_layout() == 'generic' else {},
         'non_product_codes': codes,
     } -%}
+    {#- (only when set, so that warehouses built before the var existed need no rebuild) -#}
+    {%- if clv_time_zone() != 'UTC' -%}
+        {%- do settings.update({'time_zone': clv_time_zone()}) -%}
+    {%- endif -%}
     {{ return(local_md5(tojson(settings))) }}
 {%- endmacro -%}
 
@@ -60,7 +64,7 @@
         {%- if row[1] != current_rules or row[2] != current_rules -%}
             {{ exceptions.raise_compiler_error(
                 "The cleaning settings (layout, vars earliest_valid_date, timestamp_formats, missing_value_markers,"
-                ~ " normalize_numeric_customer_ids, generic_columns, or seeds/non_product_codes.csv) changed since "
+                ~ " normalize_numeric_customer_ids, generic_columns, time_zone, or seeds/non_product_codes.csv) changed since "
                 ~ row[0] ~ " was loaded, so its lines would be classified differently." ~ what_to_do) }}
         {%- endif -%}
     {%- endfor -%}
@@ -74,6 +78,8 @@
             missing | length ~ " file(s) loaded before are no longer in the input " ~ input_path ~ ": "
             ~ missing[:3] | join(', ') ~ ". Their lines are still in the warehouse." ~ what_to_do) }}
     {%- endif -%}
+    {#- a loaded file edited or appended to under the same name (macros/inputs/input_fingerprints.sql) -#}
+    {%- do clv_check_input_files_unchanged(loaded_files) -%}
     {%- set new_files = current_files | reject('in', loaded_files) | list -%}
     {%- if new_files and loaded_files and new_files | min < loaded_files | max -%}
         {{ exceptions.raise_compiler_error(

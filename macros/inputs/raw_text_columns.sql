@@ -1,13 +1,17 @@
 {#-
     The canonical raw columns of a header-based file (online retail, generic), as text.
     `columns` maps each canonical name to the file's column name, or none when the file has
-    no such column (from clv_check_input_file). Without an order column each line is its
-    own order, named by its row in the file.
+    no such column (from clv_check_input_file, whose '_column_types' entry gives each file
+    column's type). Without an order column each line is its own order, named by its row in
+    the file.
 -#}
 
 {% macro clv_raw_text_column(columns, canonical) -%}
     {%- if columns.get(canonical) is none -%}
         cast(null as varchar)
+    {%- elif 'WITH TIME ZONE' in (columns.get('_column_types') or {}).get(columns[canonical], '') | upper -%}
+        {#- a Parquet timestamp with time zone: its local time in the var time_zone, never the machine's -#}
+        cast({{ clv_timestamptz_at_zone(adapter.quote(columns[canonical]), clv_time_zone()) }} as varchar)
     {%- else -%}
         cast({{ clv_quote(columns[canonical], 'identifier') }} as varchar)
     {%- endif -%}

@@ -13,14 +13,20 @@
     on every build, because the as-of date moves. What would make the result differ from a
     full rebuild stops the build with what to do (macros/inputs/incremental_load.sql): a
     loaded file that disappeared, a new file that sorts before a loaded one, changed
-    cleaning settings, or an as-of date moved back. `dbt build --full-refresh` (or
-    `clv build -- --full-refresh`) rebuilds from every raw line.
+    cleaning settings, an as-of date moved back, or a loaded file changed under the same name
+    (its fingerprint, recorded by the post-hook, macros/inputs/input_fingerprints.sql).
+    `dbt build --full-refresh` (or `clv build -- --full-refresh`) rebuilds from every raw line.
+    A build that keeps no purchase line stops here too (clv_check_kept_lines).
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['source_file', 'source_row_number'],
     on_schema_change='fail',
+    post_hook=[
+        "{{ clv_record_input_files() }}",
+        {"sql": "{{ clv_check_kept_lines(this) }}", "transaction": false},
+    ],
 ) }}
 {%- set as_of_date = clv_as_of_date() -%}
 {%- set loaded_files = clv_check_incremental_load(this) if is_incremental() else [] -%}

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 from warehouse_builds import build_warehouse, expected_rejections
 
@@ -482,6 +483,49 @@ FILE_CASES = [
         ),
         models="+int_transaction_lines_audited",
     ),
+    FileCase(
+        "mixed CRLF and LF line ends",
+        "generic",
+        (
+            GENERIC_HEADER
+            + "\r\n"
+            + GOOD_GENERIC_LINES[0]
+            + "\n"
+            + GOOD_GENERIC_LINES[1]
+            + "\r\n"
+            + GOOD_GENERIC_LINES[2]
+            + "\n"
+        ).encode(),
+        error=(
+            "Input file {path} mixes line ends: 2 line(s) end in CRLF (Windows) and 2 in LF alone",
+            "sed -i 's/\\r$//' file.csv (or dos2unix file.csv)",
+        ),
+    ),
+    FileCase(
+        "mixed CRLF and LF line ends (CDNOW)",
+        "cdnow",
+        b" 00001 19970101  1   11.77\r\n 00002 19970112  1   12.00\n 00003 19970102  2   20.76\r\n",
+        rows=3,
+        revenue="44.5300",
+    ),
+    FileCase(
+        "a 3 MB line (line 3): DuckDB names line 1",
+        "generic",
+        "\n".join(
+            [
+                GENERIC_HEADER,
+                GOOD_GENERIC_LINES[0],
+                "c2,o2,2021-01-02," + "9" * 3_000_000,
+                GOOD_GENERIC_LINES[2],
+            ]
+        ).encode(),
+        error=(
+            "Input file {path}, line 3 (the header is line 1): the line is 3,000,017 bytes long,"
+            " more than the 2,000,000 the CSV reader accepts",
+            "fix or remove that line",
+        ),
+        models="+int_transaction_lines_audited",
+    ),
 ]
 
 
@@ -651,6 +695,24 @@ def test_file_is_refused_clearly_or_read(case_dir, case):
             "select count(*), count(customer_id), sum(line_revenue), count_if(is_malformed_line)"
             " from intermediate.int_transaction_lines_unioned"
         ) == [(case.rows, case.rows, Decimal(case.revenue), 0)]
+
+
+def test_a_glob_matching_csv_and_parquet_files_is_refused(tmp_path):
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "a.csv").write_text(GENERIC_HEADER + "\n" + GOOD_GENERIC_LINES[0] + "\n")
+    duckdb.execute(f"copy (select 1 as a) to '{tmp_path / 'input' / 'b.parquet'}' (format parquet)")
+    build = build_warehouse(
+        tmp_path / "build",
+        "generic",
+        tmp_path / "input" / "*",
+        dbt_args=("run", "--select", STAGING_MODELS["generic"]),
+    )
+    assert not build.succeeded
+    folder = tmp_path / "input"
+    assert (
+        f"Input {folder / '*'} matches both Parquet files ({folder / 'b.parquet'})"
+        f" and CSV or text files ({folder / 'a.csv'}); one input is read one way."
+    ) in build.output
 
 
 # --- model cases: full builds --------------------------------------------------------------------
