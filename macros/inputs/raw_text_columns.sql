@@ -11,7 +11,7 @@
         cast(null as varchar)
     {%- elif 'WITH TIME ZONE' in (columns.get('_column_types') or {}).get(columns[canonical], '') | upper -%}
         {#- a Parquet timestamp with time zone: its local time in the var time_zone, never the machine's -#}
-        cast({{ clv_timestamptz_at_zone(adapter.quote(columns[canonical]), clv_time_zone()) }} as varchar)
+        cast({{ clv_timestamptz_at_zone(clv_quote(columns[canonical], 'identifier'), clv_time_zone()) }} as varchar)
     {%- else -%}
         cast({{ clv_quote(columns[canonical], 'identifier') }} as varchar)
     {%- endif -%}
