@@ -9,6 +9,7 @@
     clv dashboards [--published PATH] [--definitions PATH]
                                   (create or update the Metabase dashboards; METABASE_* env)
     clv generate --lines 10m --layout online_retail|generic --out DIR [--seed 42]
+                 [--seasonality 0.5] [--growth 0.1]
                  [--customers N] [--append-day]
                                   (synthetic Parquet data and manifest.json, see README)
     clv bench --lines 10m [--layout online_retail] [--work-dir bench/work] [--pandas-max-lines 30m]
@@ -221,7 +222,9 @@ def _generate(args: argparse.Namespace) -> int:
         args.out,
         args.seed,
         customers=args.customers,
-        parameters=Parameters(bad_share=args.bad_share),
+        parameters=Parameters(
+            bad_share=args.bad_share, seasonality=args.seasonality, growth=args.growth
+        ),
         lines_per_file=args.lines_per_file,
         overwrite=args.force,
         **options,
@@ -310,6 +313,19 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=Parameters.bad_share,
         help=f"share of bad lines (default {Parameters.bad_share})",
+    )
+    generate_command.add_argument(
+        "--seasonality",
+        type=float,
+        default=Parameters.seasonality,
+        help="amplitude of a yearly cycle in the purchase rate peaking in December, from 0 (off,"
+        " the default) to below 1: 0.5 = December's rate 1.5 times the year's mean",
+    )
+    generate_command.add_argument(
+        "--growth",
+        type=float,
+        default=Parameters.growth,
+        help="yearly growth of the purchase and arrival rates: 0.1 = 10%% more a year (default 0)",
     )
     generate_command.add_argument(
         "--lines-per-file", type=int, default=10_000_000, help="lines per Parquet file"

@@ -41,6 +41,10 @@ FEATURE_INVARIANTS = [
     " and revenue_last_180d <= revenue_last_365d and revenue_last_365d <= revenue",
     "purchase_days_last_365d <= purchase_days",
     "revenue_last_horizon <= revenue and purchase_days_last_horizon <= purchase_days",
+    # the season: last year's window lies inside the last 365 days
+    "revenue_same_horizon_last_year <= revenue_last_365d"
+    " and purchase_days_same_horizon_last_year <= purchase_days_last_365d",
+    "cutoff_month <= 12 and cutoff_week_of_year <= 53",
 ]
 
 SNAPSHOT_INVARIANTS = [

@@ -22,6 +22,9 @@ The statistical model (Fader, Hardie and Lee's BG/NBD, with time in days):
 - Some invoices are cancelled later in part: a return invoice repeats their first lines with
   negative quantities.
 - A small share of extra lines are bad in one of the ways the cleaning rules catch.
+- Optionally (``seasonality``, ``growth``; both 0 by default, which leaves every row as it was)
+  the purchase and arrival rates vary with the calendar: times are drawn in "operational time"
+  as above and mapped to calendar days through the cumulative rate (see ``rate_calendar``).
 
 The line count is exact: purchases, returns and bad rows are drawn per invoice first, then
 the lines of all purchase invoices are shared out in proportion to their drawn basket sizes
@@ -142,6 +145,11 @@ class Parameters:
     # from the last week of the first load (at least one)
     late_share: float = 0.05
     append_duplicate_share: float = 0.005
+    # calendar: the purchase rate (and the arrival rate of new customers) on a day is multiplied
+    # by 1 + seasonality x cos(2 pi (day of year - 349) / 365.25), a yearly cycle peaking on
+    # 15 December, and by (1 + growth) ^ (years since start_date). 0 and 0: a flat calendar.
+    seasonality: float = 0.0
+    growth: float = 0.0
 
 
 @dataclass
@@ -197,6 +205,37 @@ def parse_line_count(text: str | int) -> int:
     return round(float(number) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[unit])
 
 
+# The day of year the seasonal cycle peaks on: 15 December (349 in a year of 365 days).
+SEASONAL_PEAK_DAY_OF_YEAR = 349
+
+
+def check_calendar(parameters: Parameters) -> None:
+    """Seasonality must keep every day's rate positive, growth must not go below -100%."""
+    if not (math.isfinite(parameters.seasonality) and 0 <= parameters.seasonality < 1):
+        raise ValueError(
+            f"seasonality {parameters.seasonality}: give an amplitude from 0 (none) to below 1"
+            " (0.5 = December's rate 1.5 times the year's mean)"
+        )
+    if not (math.isfinite(parameters.growth) and -1 < parameters.growth <= 10):
+        raise ValueError(
+            f"growth {parameters.growth}: give a yearly growth of the purchase rate above -1 and"
+            " at most 10 (0.1 = 10% more purchases a year)"
+        )
+
+
+def rate_multipliers(parameters: Parameters, days: int) -> list[float]:
+    """The calendar's factor on the purchase and arrival rates of each day 0 .. days - 1."""
+    start = date.fromisoformat(parameters.start_date)
+    factors = []
+    for index in range(days):
+        day_of_year = (start + timedelta(days=index)).timetuple().tm_yday
+        season = 1 + parameters.seasonality * math.cos(
+            2 * math.pi * (day_of_year - SEASONAL_PEAK_DAY_OF_YEAR) / 365.25
+        )
+        factors.append(season * (1 + parameters.growth) ** (index / 365.25))
+    return factors
+
+
 def default_customers(lines: int, parameters: Parameters = Parameters()) -> int:
     """lines / lines_per_customer, at least min_customers but never under 10 lines each."""
     scaled = round(lines / parameters.lines_per_customer)
@@ -228,6 +267,7 @@ def generate(
     total = parse_line_count(lines)
     if total < 1000:
         raise ValueError(f"ask for at least 1000 lines (got {total})")
+    check_calendar(parameters)
     out = Path(out_dir)
     _prepare_directory(out, overwrite)
     plan = _Plan(
@@ -406,9 +446,17 @@ class _Plan:
     def bad_rows(self) -> int:
         return round(self.lines * self.parameters.bad_share)
 
+    @property
+    def has_calendar(self) -> bool:
+        """Seasonality or growth: purchase times go through the rate calendar."""
+        return self.parameters.seasonality != 0 or self.parameters.growth != 0
+
     def build_tables(self, con: duckdb.DuckDBPyConnection, say: Progress) -> None:
         con.execute(self._macros_sql())
         con.execute(self._customers_sql())
+        if self.has_calendar:
+            con.execute(self._rate_calendar_sql())
+            con.execute(self._calendar_customers_sql())
         con.execute(self._purchases_sql())
         con.execute(self._allocation_sql())
         extra_lines = con.execute("select extra_lines from allocation").fetchone()[0]
@@ -517,12 +565,18 @@ class _Plan:
     def _purchases_sql(self) -> str:
         p = self.parameters
         horizon_micro = self.horizon_days * 1_000_000
+        # with a calendar the gaps run in operational time from the operational arrival, and
+        # calendar_timed maps each time back to the calendar
+        start = "acquired_operational_microdays" if self.has_calendar else "acquired_at_microdays"
+        timed = "calendar_timed" if self.has_calendar else "timed"
         return f"""
         create or replace table purchases as
         with candidates as (
             select
                 customer_index,
-                acquired_at_microdays,
+                acquired_at_microdays,{
+            " acquired_operational_microdays," if self.has_calendar else ""
+        }
                 purchase_rate,
                 home_store_index,
                 unnest(range(0, least(repeats_before_dropout,
@@ -536,7 +590,7 @@ class _Plan:
                 *,
                 -- purchase 0 on arrival, then exponential gaps of mean 1 / lambda
                 case
-                    when purchase_number = 0 then acquired_at_microdays
+                    when purchase_number = 0 then {start}
                     else least(round(-ln(uniform('gap', customer_index, purchase_number, 0))
                         / purchase_rate * 1e6), 1e13)::bigint
                 end as gap_microdays
@@ -551,7 +605,7 @@ class _Plan:
                     rows between unbounded preceding and current row
                 )::bigint as purchased_at_microdays
             from gaps
-        )
+        ){self._calendar_timed_sql() if self.has_calendar else ""}
 
         select
             customer_index,
@@ -576,9 +630,109 @@ class _Plan:
             purchased_at_microdays // 1000000 + 1
                 + floor(uniform('return delay', customer_index, purchase_number, 0) * 28)::bigint
                 as return_day
-        from timed
+        from {timed}
         where purchased_at_microdays < {horizon_micro}
         """
+
+    def _rate_calendar_sql(self) -> str:
+        """One row per day through the horizon: the day's rate factor and the operational
+        time (in microdays) at its start, the running sum of the factors before it. Computed
+        here in Python, so the sums are the same on every run."""
+        factors = rate_multipliers(self.parameters, self.horizon_days + 1)
+        rows, elapsed = [], 0.0
+        for day, factor in enumerate(factors):
+            rows.append(f"({day}, {round(elapsed)}, {factor!r})")
+            elapsed += factor * 1e6
+        return f"""
+        create or replace table rate_calendar as
+        select * from (values {", ".join(rows)})
+            as calendar (day, operational_start_microdays, rate_factor)
+        """
+
+    def _operational_total_microdays(self, days: int) -> int:
+        return round(sum(rate_multipliers(self.parameters, days)) * 1e6)
+
+    def _calendar_customers_sql(self) -> str:
+        """Arrivals of the first load, drawn uniform over the history, are taken as uniform
+        in operational time and mapped to the calendar (more customers arrive when the rate is
+        high); appended days keep their arrivals. Every customer gets the operational time of
+        their arrival, from which the gaps between purchases run."""
+        history = self.parameters.history_days
+        history_operational = self._operational_total_microdays(history)
+        horizon_operational = self._operational_total_microdays(self.horizon_days)
+        return f"""
+        create or replace table customers as
+        with targets as (
+            select
+                *,
+                case
+                    when customer_index < {self.customers}
+                        then (acquired_at_microdays::hugeint * {history_operational}
+                            // {history * 1_000_000})::bigint
+                end as target_operational_microdays
+            from customers
+        ),
+
+        placed as (
+            select
+                targets.* exclude (target_operational_microdays) replace (
+                    coalesce(
+                        rate_calendar.day * 1000000 + floor(
+                            (targets.target_operational_microdays
+                                - rate_calendar.operational_start_microdays)
+                            / rate_calendar.rate_factor)::bigint,
+                        targets.acquired_at_microdays
+                    ) as acquired_at_microdays
+                )
+            from targets
+            asof left join rate_calendar
+                on targets.target_operational_microdays
+                    >= rate_calendar.operational_start_microdays
+        ),
+
+        operational as (
+            select
+                placed.*,
+                rate_calendar.operational_start_microdays + round(
+                    (placed.acquired_at_microdays - rate_calendar.day * 1000000)
+                    * rate_calendar.rate_factor)::bigint as acquired_operational_microdays
+            from placed
+            inner join rate_calendar
+                on rate_calendar.day = placed.acquired_at_microdays // 1000000
+        )
+
+        select
+            * replace (
+                acquired_at_microdays // 1000000 as acquired_day,
+                purchase_rate * ({horizon_operational}
+                    - acquired_operational_microdays) / 1e6 as expected_repeats
+            )
+        from operational
+        order by customer_index
+        """
+
+    @staticmethod
+    def _calendar_timed_sql() -> str:
+        """Operational purchase times back to the calendar: the day whose operational start
+        is the last one at or before the time, and the rest of the time at that day's rate.
+        Purchase 0 stays on the arrival itself."""
+        return """,
+
+        calendar_timed as (
+            select
+                timed.* replace (
+                    case
+                        when timed.purchase_number = 0 then timed.acquired_at_microdays
+                        else least(rate_calendar.day * 1000000 + floor(
+                            (timed.purchased_at_microdays
+                                - rate_calendar.operational_start_microdays)
+                            / rate_calendar.rate_factor), 1e15)::bigint
+                    end as purchased_at_microdays
+                )
+            from timed
+            asof left join rate_calendar
+                on timed.purchased_at_microdays >= rate_calendar.operational_start_microdays
+        )"""
 
     def _allocation_sql(self) -> str:
         history = self.parameters.history_days

@@ -139,3 +139,18 @@
 {% macro default__clv_timestamptz_at_zone(expression, zone) -%}
     timezone({{ clv_quote(zone) }}, {{ expression }})
 {%- endmacro %}
+
+{#-
+    A calendar part of a date, as a number: month (1-12), week (the ISO 8601 week, 1-53: weeks
+    start on Monday and week 1 holds the year's first Thursday) or dayofyear (1-366). DuckDB and
+    Spark both spell it date_part with these ISO meanings.
+-#}
+{% macro clv_date_part(part, expression) -%}
+    {%- if part not in ('month', 'week', 'dayofyear') -%}
+        {{ exceptions.raise_compiler_error("clv_date_part: unknown part '" ~ part ~ "'; use month, week or dayofyear.") }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('clv_date_part', 'clv_warehouse')(part, expression)) }}
+{%- endmacro %}
+{% macro default__clv_date_part(part, expression) -%}
+    date_part('{{ "doy" if part == "dayofyear" else part }}', {{ expression }})
+{%- endmacro %}

@@ -131,6 +131,18 @@ aggregated as (
         end) as revenue_prev_90d,
         sum(case when visible_days.days_before_cutoff between 91 and 180 then visible_days.orders else 0 end)
             as orders_prev_90d,
+        -- the season ahead, a year earlier: [cutoff - 365, cutoff - 365 + H), cut at the cutoff
+        -- (days_before_cutoff >= 1 always) when the horizon is a year or longer
+        sum(case
+            when visible_days.is_purchase_day
+                and visible_days.days_before_cutoff between {{ 366 - horizon_days }} and 365
+                then visible_days.net_revenue else 0
+        end) as revenue_same_horizon_last_year,
+        count(case
+            when visible_days.is_purchase_day
+                and visible_days.days_before_cutoff between {{ 366 - horizon_days }} and 365
+                then 1
+        end) as purchase_days_same_horizon_last_year,
 
         -- gaps between consecutive purchase days
         -- the mean of integers is exact (and so the same on every run)
@@ -282,7 +294,20 @@ final as (
         aggregated.country,
         aggregated.store_id,
         item_counts.distinct_countries,
-        item_counts.distinct_stores
+        item_counts.distinct_stores,
+
+        -- season: where the cutoff falls in the year (the same for every customer at a
+        -- cutoff), and what the customer spent in the coming horizon's window a year earlier
+        cast({{ clv_date_part('month', 'aggregated.cutoff_date') }} as bigint) as cutoff_month,
+        cast({{ clv_date_part('week', 'aggregated.cutoff_date') }} as bigint) as cutoff_week_of_year,
+        sin(2 * pi() * ({{ clv_date_part('dayofyear', 'aggregated.cutoff_date') }} - 1) / 365.25)
+            as cutoff_year_phase_sin,
+        cos(2 * pi() * ({{ clv_date_part('dayofyear', 'aggregated.cutoff_date') }} - 1) / 365.25)
+            as cutoff_year_phase_cos,
+        cast(aggregated.revenue_same_horizon_last_year as double) as revenue_same_horizon_last_year,
+        cast(aggregated.purchase_days_same_horizon_last_year as bigint) as purchase_days_same_horizon_last_year,
+        cast(aggregated.revenue_same_horizon_last_year as double) / nullif(aggregated.revenue_last_365d, 0)
+            as same_horizon_last_year_revenue_share
 
     from aggregated
     left join item_counts

@@ -126,3 +126,35 @@
     {%- endif -%}
     {{ return(value) }}
 {% endmacro %}
+
+{#-
+    How many training cutoffs the grid holds (models/marts/customers/cutoffs.sql): k = 1 .. K
+    steps of snapshot_step_days before the backtest cutoff, where K is the larger of
+    snapshot_count and ceil(snapshot_span_days / snapshot_step_days). The span makes the grid
+    reach back a full year by default, so the label windows of the backtest's training cutoffs
+    hold every season (a December) whenever the history is that long; cutoffs on or before the
+    first purchase are dropped later, so a short history costs nothing more.
+-#}
+{% macro clv_training_cutoff_count() %}
+    {%- set step_days = clv_positive_int_var('snapshot_step_days') -%}
+    {%- set snapshot_count = clv_positive_int_var('snapshot_count') -%}
+    {%- set span_days = var('snapshot_span_days') -%}
+    {%- if span_days is not number or span_days is sameas true or span_days is sameas false
+        or span_days != (span_days | int) or span_days < 0 -%}
+        {{ exceptions.raise_compiler_error("The var snapshot_span_days must be a whole number of days, 0 or more (0 = snapshot_count alone sets the grid); got '" ~ span_days ~ "'.") }}
+    {%- endif -%}
+    {%- set spanned = ((span_days | int) + step_days - 1) // step_days -%}
+    {%- set count = [snapshot_count, spanned] | max -%}
+    {%- if count > clv_max_training_cutoffs() -%}
+        {{ exceptions.raise_compiler_error(
+            "The vars snapshot_count (" ~ snapshot_count ~ "), snapshot_span_days (" ~ span_days
+            ~ ") and snapshot_step_days (" ~ step_days ~ ") ask for " ~ count ~ " training cutoffs; at most "
+            ~ clv_max_training_cutoffs() ~ " are allowed (training time grows with cutoffs x customers): "
+            ~ "raise snapshot_step_days or lower snapshot_span_days / snapshot_count.") }}
+    {%- endif -%}
+    {{ return(count) }}
+{% endmacro %}
+
+{% macro clv_max_training_cutoffs() %}
+    {{ return(60) }}
+{% endmacro %}

@@ -50,3 +50,29 @@ def test_generic_mapping_without_a_date_column(tmp_path):
         variables={"generic_columns": {"customer_id": "client", "ordered_at": None}},
     )
     assert "generic_columns does not say which column holds: ordered_at" in output
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        (
+            {"snapshot_span_days": "a year"},
+            "The var snapshot_span_days must be a whole number of days, 0 or more",
+        ),
+        (
+            {"snapshot_span_days": 3650, "snapshot_step_days": 7},
+            "snapshot_span_days (3650) and snapshot_step_days (7) ask for 522 training cutoffs;"
+            " at most 60 are allowed",
+        ),
+    ],
+    ids=["not_a_number", "too_many_cutoffs"],
+)
+def test_bad_cutoff_grid_span(tmp_path, variables, expected):
+    output = _failed_build(
+        tmp_path,
+        "cdnow",
+        FIXTURES / "cdnow" / "1997-h1.txt",
+        variables=variables,
+        dbt_args=("compile", "--select", "cutoffs"),
+    )
+    assert expected in output

@@ -6,7 +6,14 @@ import duckdb
 import pytest
 
 from clv_warehouse import cli
-from clv_warehouse.synthetic import GENERIC_COLUMNS, append_day, generate, parse_line_count
+from clv_warehouse.synthetic import (
+    GENERIC_COLUMNS,
+    Manifest,
+    Parameters,
+    append_day,
+    generate,
+    parse_line_count,
+)
 
 LINES = 20_000
 
@@ -139,3 +146,70 @@ def test_append_day_is_deterministic(tmp_path):
     late_or_copied = {date for (date,) in dates} - {"2022-01-01"}
     assert all(date < "2022-01-01" for date in late_or_copied)
     assert append_day(first).appended_days[1]["date"] == "2022-01-02"
+
+
+def _calendar_shares(out) -> tuple[float, float]:
+    """December's lines over the mean month's, and 2020's lines over 2019's (first load)."""
+    return _rows(
+        f"""
+        with lines as (
+            select sold_at from '{out}/lines-[0-9]*.parquet'
+            where sold_at >= '2019-01-01' and sold_at < '2022-01-01'
+        )
+        select
+            count(*) filter (month(sold_at) = 12) / (count(*) / 12.0),
+            count(*) filter (year(sold_at) = 2020) / count(*) filter (year(sold_at) = 2019)
+        from lines
+        """
+    )[0]
+
+
+@pytest.fixture(scope="module")
+def flat_calendar(tmp_path_factory):
+    out = tmp_path_factory.mktemp("flat")
+    generate("generic", LINES, out, seed=7)
+    return _calendar_shares(out)
+
+
+def test_seasonality_peaks_in_december_by_about_the_amplitude(tmp_path, flat_calendar):
+    out = tmp_path / "seasonal"
+    assert cli.main(
+        ["generate", "--lines", "20k", "--layout", "generic", "--out", str(out), "--seed", "7",
+         "--seasonality", "0.5"]
+    ) == 0  # fmt: skip
+    december, _ = _calendar_shares(out)
+    flat_december, _ = flat_calendar
+    # the same seed without seasonality shares the trend of the customer base: the ratio of
+    # the two is the calendar's effect, 1 + 0.5 x cos(up to 16 days from the peak) ~ 1.49
+    assert 1.3 < december / flat_december < 1.7
+    again = tmp_path / "again"
+    generate("generic", LINES, again, seed=7, parameters=Parameters(seasonality=0.5))
+    assert _content_hash(out) == _content_hash(again)
+    assert Manifest.read(out).parameters["seasonality"] == 0.5
+
+
+def test_growth_raises_the_second_years_lines(tmp_path, flat_calendar):
+    out = tmp_path / "growing"
+    generate("generic", LINES, out, seed=7, parameters=Parameters(growth=0.5))
+    _, growing = _calendar_shares(out)
+    _, flat = flat_calendar
+    # 50% more purchases a year per customer, and 50% more new customers
+    assert growing / flat > 1.3
+    # an appended day runs the same calendar one day further
+    manifest = append_day(out)
+    assert manifest.appended_days[0]["lines"] > 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--seasonality", "1", "seasonality 1.0: give an amplitude from 0 (none) to below 1"),
+        ("--growth", "-1", "growth -1.0: give a yearly growth of the purchase rate above -1"),
+    ],
+)
+def test_calendar_options_out_of_range_are_refused(tmp_path, capsys, option, value, message):
+    out = tmp_path / "refused"
+    argv = ["generate", "--lines", "5k", "--layout", "generic", "--out", str(out), option, value]
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

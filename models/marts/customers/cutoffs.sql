@@ -3,12 +3,14 @@
     strictly before C; its label is revenue in [C, C + horizon_days).
       scoring   C_score = as_of_date, or the day after the last kept transaction
       backtest  C_test  = C_score - horizon_days (its label is fully observed)
-      training  C_test - k * snapshot_step_days, k = 1 .. snapshot_count
+      training  C_test - k * snapshot_step_days, k = 1 .. K, K the larger of snapshot_count and
+                ceil(snapshot_span_days / snapshot_step_days) (13 by default: 390 days, so the
+                backtest's training label windows hold a full year, a December among them)
     Cutoffs on or before the first kept transaction are dropped: nobody is a customer yet.
 -#}
 {%- set horizon_days = clv_positive_int_var('horizon_days') -%}
 {%- set step_days = clv_positive_int_var('snapshot_step_days') -%}
-{%- set snapshot_count = clv_positive_int_var('snapshot_count') -%}
+{%- set snapshot_count = clv_training_cutoff_count() -%}
 {%- set as_of_date = clv_as_of_date() -%}
 
 with
