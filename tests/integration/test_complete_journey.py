@@ -19,6 +19,8 @@ pytestmark = [
 
 HOUSEHOLDS = 150
 MODELS = {"naive", "btyd", "xgboost"}
+# A small search keeps the build cheap: this test checks the data path, not accuracy.
+QUICK = {"xgboost_search_candidates": 1, "xgboost_max_rounds": 30, "shap_sample_rows": 500}
 
 
 def test_a_complete_journey_sample_builds_reconciles_and_is_scored_by_every_model(tmp_path):
@@ -29,7 +31,7 @@ def test_a_complete_journey_sample_builds_reconciles_and_is_scored_by_every_mode
         "generic",
         converted.path,
         as_of_date=AS_OF_DATE,
-        variables={"generic_columns": GENERIC_COLUMNS},
+        variables={"generic_columns": GENERIC_COLUMNS, **QUICK},
     ).assert_succeeded()
 
     [(raw_rows, raw_revenue, is_reconciled)] = build.rows(
