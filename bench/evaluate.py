@@ -331,6 +331,7 @@ def evaluate(name: str, work_dir: Path, results_dir: Path) -> dict:
     work = work_dir / name
     work.mkdir(parents=True, exist_ok=True)
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    commit = _commit()  # the code the build runs, read before anything can change it
     print(f"[{name}] preparing the input in {work}", flush=True)
     dataset = DATASETS[name](work)
     warehouse = work / "warehouse.duckdb"
@@ -372,7 +373,7 @@ def evaluate(name: str, work_dir: Path, results_dir: Path) -> dict:
     )
     result = {
         "dataset": name,
-        "commit": _commit(),
+        "commit": commit,
         "started_at": started_at,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": command,
