@@ -38,7 +38,7 @@ def test_a_complete_journey_sample_builds_reconciles_and_is_scored_by_every_mode
         "select raw_rows, raw_revenue, is_reconciled from marts.ingestion_reconciliation"
     )
     assert (raw_rows, is_reconciled) == (converted.lines, True)
-    assert raw_revenue == pytest.approx(converted.revenue, rel=1e-9)
+    assert float(raw_revenue) == pytest.approx(converted.revenue, rel=1e-9)
     # Grocery data has no returns: what is rejected is a zero line, or a line after the as-of date.
     reasons = {
         reason
