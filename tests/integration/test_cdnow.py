@@ -62,13 +62,13 @@ def test_customers_and_cutoffs(cdnow_build):
     )
     assert cutoffs["scoring"] == "1998-07-01"  # the day after the last purchase, 1998-06-30
     assert cutoffs["backtest"] == "1998-04-02"  # 90 days before
-    # snapshot_span_days 365 / step 30 -> 13 training cutoffs, the oldest 390 days before the
+    # snapshot_span_days 365 / step 45 -> 9 training cutoffs, the oldest 405 days before the
     # backtest cutoff: the label windows the backtest trains on hold December 1997
     assert cdnow_build.rows(
         "select count(*), min(cast(cutoff_date as varchar)),"
         " count(*) filter (where is_backtest_training_cutoff)"
         " from marts.cutoffs where cutoff_role = 'training'"
-    ) == [(13, "1997-03-08", 11)]
+    ) == [(9, "1997-02-21", 8)]
 
 
 def test_rfm_summary_equals_lifetimes_for_every_customer_at_every_cutoff(cdnow_build):
@@ -78,7 +78,7 @@ def test_rfm_summary_equals_lifetimes_for_every_customer_at_every_cutoff(cdnow_b
     )
     rfm = cdnow_build.frame("select * from marts.customer_rfm")
     cutoffs = sorted(rfm["cutoff_date"].unique())
-    assert len(cutoffs) == 15
+    assert len(cutoffs) == 11
     for cutoff in cutoffs:
         cutoff = pd.Timestamp(cutoff)
         expected = summary_data_from_transaction_data(

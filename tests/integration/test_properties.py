@@ -22,7 +22,7 @@ from warehouse_builds import build_warehouse
 pytestmark = pytest.mark.integration
 
 AS_OF = dt.date(2021, 3, 1)
-HORIZON, STEP, SNAPSHOTS = 90, 30, 13  # horizon_days, snapshot_step_days, span 365 / 30 up
+HORIZON, STEP, SNAPSHOTS = 90, 45, 9  # horizon_days, snapshot_step_days, span 365 / 45 up
 FIRST_DAY = dt.date(2019, 12, 1)
 HEADER = "customer_id,order_id,ordered_at,amount"
 SQL_MODELS = ("customer_rfm", "int_customer_features_at_cutoffs", "ingestion_reconciliation")

@@ -81,7 +81,10 @@ naive_runs as (
         case when naive_estimates.is_rate_estimated then 'fitted' else 'unvalidated' end as status,
         case
             when naive_estimates.is_rate_estimated then ''
-            else 'no earlier cutoff has a fully observed horizon (the history is shorter than horizon_days plus a cutoff step): the repeat rate is unknown, every purchase probability is 0.5, and no model could be trained or checked'
+            else
+                'no earlier cutoff has a fully observed horizon (the history is shorter than'
+                || ' horizon_days plus a cutoff step): the repeat rate is unknown, every purchase'
+                || ' probability is 0.5, and no model could be trained or checked'
         end as message,
         {{ clv_json_object({'rule': "'next horizon revenue = last horizon revenue'"}) }} as model_parameters,
         cast(null as varchar) as hyperparameters,
