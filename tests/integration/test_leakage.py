@@ -26,7 +26,12 @@ APPENDED_LINES = [
     "C007,2021-04-10,SKU1,1,10.00,S1",  # a new customer after it
 ]
 EARLIEST_APPENDED = "2021-03-03"
-VARIABLES = {"generic_columns": GENERIC_FIXTURE_COLUMNS}
+# The grid of this test: training cutoffs every 30 days, snapshot_count of them, no span.
+VARIABLES = {
+    "generic_columns": GENERIC_FIXTURE_COLUMNS,
+    "snapshot_step_days": 30,
+    "snapshot_span_days": 0,
+}
 FEATURE_COLUMNS_ONLY = (
     "select * exclude (label_revenue, label_purchase_days, label_orders, label_has_purchase)"
     " from marts.training_snapshots where cutoff_date = cast('{cutoff}' as date)"
