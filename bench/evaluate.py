@@ -196,18 +196,22 @@ def _clean(value):
     return str(value)
 
 
+def _mart_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The column names of marts.<table> (empty when the table does not exist)."""
+    rows = con.execute(
+        "select column_name from information_schema.columns"
+        " where table_schema = 'marts' and table_name = ?",
+        [table],
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
 def read_metrics(warehouse: Path) -> tuple[list[dict], list[str]]:
     """The rows of marts.backtest_metrics (models first, references last), each with every
     wanted column present in the table, and the wanted columns the table lacks."""
     wanted = ["model_name", *(column for _, column, _ in METRIC_COLUMNS), *EXTRA_COLUMNS]
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select column_name from information_schema.columns"
-                " where table_schema = 'marts' and table_name = 'backtest_metrics'"
-            ).fetchall()
-        }
+        present = _mart_columns(con, "backtest_metrics")
         if not present:
             return [], wanted
         columns = [name for name in wanted if name in present]
@@ -224,13 +228,7 @@ def read_metrics(warehouse: Path) -> tuple[list[dict], list[str]]:
 def read_model_runs(warehouse: Path) -> list[dict]:
     """Status and message of each model at the backtest cutoff, when model_runs has them."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select column_name from information_schema.columns"
-                " where table_schema = 'marts' and table_name = 'model_runs'"
-            ).fetchall()
-        }
+        present = _mart_columns(con, "model_runs")
         if not {"cutoff_role", "model_name", "status"} <= present:
             return []
         message = "coalesce(message, '')" if "message" in present else "''"
