@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +27,10 @@ class Measured:
     peak_rss_bytes: int
     returncode: int
     log: str
+    # when the child started (seconds since the epoch, to line up with dbt's run results),
+    # and its resident memory while it ran: (seconds since start, VmRSS bytes) pairs
+    started_epoch: float = 0.0
+    rss_samples: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -66,6 +70,10 @@ def _last_line(log_path: Path) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", lines[-1]).strip()[:140] if lines else ""
 
 
+# How often the child's resident memory is sampled (for the peak of each build stage).
+RSS_SAMPLE_SECONDS = 0.5
+
+
 def run_measured(
     command: Sequence[str],
     *,
@@ -78,8 +86,11 @@ def run_measured(
 ) -> Measured:
     """Run command with stdout and stderr to log_path; report progress every heartbeat."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    started_epoch = time.time()
     started = time.perf_counter()
     next_heartbeat = started + heartbeat_seconds
+    next_sample = started
+    samples: list[tuple[float, int]] = []
     with log_path.open("w") as log:
         log.write("$ " + " ".join(command) + "\n\n")
         log.flush()
@@ -96,6 +107,11 @@ def run_measured(
                 if pid == process.pid:
                     break
                 now = time.perf_counter()
+                if now >= next_sample:
+                    resident = _proc_status(process.pid).get("VmRSS")
+                    if resident:
+                        samples.append((round(now - started, 2), resident))
+                    next_sample = now + RSS_SAMPLE_SECONDS
                 if now >= next_heartbeat:
                     memory = _proc_status(process.pid)
                     say(
@@ -115,6 +131,8 @@ def run_measured(
         peak_rss_bytes=usage.ru_maxrss * 1024,  # kilobytes on Linux
         returncode=process.returncode,
         log=str(log_path),
+        started_epoch=started_epoch,
+        rss_samples=samples,
     )
 
 

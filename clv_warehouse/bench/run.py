@@ -23,6 +23,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -31,6 +32,7 @@ from clv_warehouse.bench.measure import Measured, Say, machine_facts, run_measur
 from clv_warehouse.bench.pandas_route import FEATURE_COLUMNS, RFM_COLUMNS
 from clv_warehouse.bench.stages import (
     BUILD_RESOURCE_TYPES,
+    STAGE_NUMBERS,
     STAGES,
     StageError,
     StagePlan,
@@ -71,7 +73,8 @@ class Options:
     memory_limit: str = "12GB"
     pandas_max_lines: int = 30_000_000
     incremental: bool = True
-    incremental_staged: bool = True
+    # one dbt build invocation per build (what a user runs), or one per stage (peak RSS each)
+    staged: bool = False
     quick: bool = False
     heartbeat_seconds: float = 30.0
     dbt_vars: dict = field(default_factory=dict)
@@ -172,6 +175,118 @@ class DbtRunner:
         return json.loads((self.options.run_dir / "target" / "run_results.json").read_text())
 
 
+def _node_window(result: dict) -> tuple[float, float] | None:
+    """When a run_results entry's node started and ended (seconds since the epoch)."""
+    stamps = [
+        (datetime.fromisoformat(t["started_at"]), datetime.fromisoformat(t["completed_at"]))
+        for t in result.get("timing", [])
+        if t.get("started_at") and t.get("completed_at")
+    ]
+    if not stamps:
+        return None
+    return min(s for s, _ in stamps).timestamp(), max(c for _, c in stamps).timestamp()
+
+
+def stage_split(
+    results: Sequence[dict],
+    plan: StagePlan,
+    started_epoch: float,
+    rss_samples: Sequence[tuple[float, int]],
+) -> list[dict]:
+    """Split one `dbt build` invocation into the benchmark's stages.
+
+    A stage's ``seconds`` is the wall time from the end of the previous stage's last node to
+    the end of its own last node (stage 1 from the child's start, so it carries dbt's start-up):
+    the stages partition the wall time up to the last node, and stages 1-3 sum to "features
+    ready". With two dbt threads a stage's first nodes may run before the previous stage ends;
+    ``node_seconds`` (the sum of its nodes' execution times) shows that work. Its peak RSS is
+    the highest sample of the process while it was the open stage.
+    """
+    stage_of = {unique_id: node.stage for unique_id, node in plan.nodes.items()}
+    ends: dict[int, float] = {}
+    work: dict[int, list[tuple[str, float]]] = {number: [] for number in STAGE_NUMBERS}
+    for result in results:
+        stage = stage_of.get(result["unique_id"])
+        if stage is None:
+            continue
+        work[stage].append((result["unique_id"].split(".", 1)[-1], result["execution_time"]))
+        window = _node_window(result)
+        if window is not None:
+            ends[stage] = max(ends.get(stage, 0.0), window[1] - started_epoch)
+    stages, opened = [], 0.0
+    for stage in STAGES:
+        closed = max(opened, ends.get(stage.number, opened))
+        inside = [rss for t, rss in rss_samples if opened < t <= closed or (t == 0 == opened)]
+        nearest = [rss for t, rss in rss_samples if t <= closed][-1:] or [0]
+        stages.append(
+            {
+                "stage": stage.number,
+                "name": stage.name,
+                "models": stage.description,
+                "nodes": plan.counts(stage.number),
+                "seconds": round(closed - opened, 3),
+                "node_seconds": round(sum(seconds for _, seconds in work[stage.number]), 3),
+                "peak_rss_bytes": max(inside or nearest),
+                "slowest_nodes": [
+                    [name, round(seconds, 2)]
+                    for name, seconds in sorted(work[stage.number], key=lambda w: -w[1])[:5]
+                ],
+                "status": "ok",
+            }
+        )
+        opened = closed
+    return stages
+
+
+def build_once(runner: DbtRunner, plan: StagePlan, phase: str, record: dict, save) -> bool:
+    """dbt build as one invocation, what a user runs; the stage split from its run results."""
+    title = "full build" if phase == "full" else "incremental build"
+    runner.say(f"  {title}: dbt build (one invocation, {len(plan.nodes)} nodes) ...")
+    measured = runner.run(title, f"{phase}_build.log", "build")
+    record.update(measured.as_dict())
+    record["invocation"] = "single"
+    try:
+        results = runner.run_results()
+    except (OSError, ValueError):
+        results = {"results": [], "elapsed_time": None}
+    if results["results"]:
+        shutil.copy2(
+            runner.options.run_dir / "target" / "run_results.json",
+            Path(measured.log).with_suffix(".run_results.json"),
+        )
+    if results.get("elapsed_time") is not None:
+        record["dbt_elapsed_seconds"] = results["elapsed_time"]
+        record["dbt_overhead_seconds"] = round(measured.seconds - results["elapsed_time"], 3)
+    record["stages"] = stage_split(
+        results["results"], plan, measured.started_epoch, measured.rss_samples
+    )
+    record["peak_rss_gib"] = round(measured.peak_rss_bytes / 2**30, 3)
+    ran = {
+        r["unique_id"]
+        for r in results["results"]
+        if r["unique_id"].split(".")[0] in BUILD_RESOURCE_TYPES
+    }
+    failures = [r["unique_id"] for r in results["results"] if r["status"] in ("error", "fail")]
+    if not measured.succeeded:
+        record["status"] = "failed"
+        record["error"] = f"dbt exit code {measured.returncode}; failed: {failures[:5]}"
+    elif ran != set(plan.nodes):
+        record["status"] = "failed"
+        record["error"] = (
+            f"dbt ran {len(ran)} nodes, the plan has {len(plan.nodes)}: missing"
+            f" {sorted(set(plan.nodes) - ran)[:5]}, extra {sorted(ran - set(plan.nodes))[:5]}"
+        )
+    else:
+        record["status"] = "ok"
+    runner.say(
+        f"  {title}: {record['status']} in {measured.seconds:,.1f} s,"
+        f" peak RSS {measured.peak_rss_bytes / 2**30:.2f} GiB"
+        + (f" -- {record['error']} (log {measured.log})" if record["status"] != "ok" else "")
+    )
+    save()
+    return record["status"] == "ok"
+
+
 def build_in_stages(runner: DbtRunner, plan: StagePlan, phase: str, record: dict, save) -> bool:
     """dbt build, one invocation per stage; False after the first failing stage."""
     record["stages"] = []
@@ -249,26 +364,6 @@ def build_in_stages(runner: DbtRunner, plan: StagePlan, phase: str, record: dict
     return True
 
 
-def build_at_once(runner: DbtRunner, record: dict, save) -> bool:
-    """One plain `dbt build` of the whole project (--incremental-build single)."""
-    runner.say("  incremental build: dbt build (one invocation) ...")
-    measured = runner.run("incremental build", "incremental_build.log", "build")
-    record.update(measured.as_dict())
-    record["invocation"] = "single"
-    try:
-        elapsed = runner.run_results().get("elapsed_time")
-    except (OSError, ValueError):
-        elapsed = None
-    if elapsed is not None:
-        record["dbt_overhead_seconds"] = round(measured.seconds - elapsed, 3)
-    record["status"] = "ok" if measured.succeeded else "failed"
-    runner.say(
-        f"  incremental build: {record['status']} in {measured.seconds:,.1f} s (log {measured.log})"
-    )
-    save()
-    return measured.succeeded
-
-
 def reconciliation(warehouse: Path) -> dict:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         row = con.execute(
@@ -329,7 +424,11 @@ def compare_with_warehouse(warehouse: Path, pandas_parquet: Path) -> dict:
         row = con.execute(
             f"""
             with
-            pandas as (select * from read_parquet({sql_literal(pandas_parquet)})),
+            pandas as (
+                select * exclude (cutoff_date) from read_parquet({sql_literal(pandas_parquet)})
+                where cutoff_date = (select cutoff_date from marts.cutoffs
+                                     where cutoff_role = 'scoring')
+            ),
             rfm as (select * from marts.customer_rfm where cutoff_role = 'scoring'),
             features as (select * from marts.customer_features)
             select
@@ -359,6 +458,12 @@ def compare_with_warehouse(warehouse: Path, pandas_parquet: Path) -> dict:
 # --- results ------------------------------------------------------------------------------
 
 
+def _invocations(record: dict) -> str:
+    if record.get("invocation") == "single":
+        return "one dbt build invocation, start-up included"
+    return "one dbt invocation per stage, start-up counted in each"
+
+
 def compute_ratios(steps: dict) -> dict:
     """The headline ratios, each with what is divided by what."""
     full = steps.get("full_build", {})
@@ -376,6 +481,15 @@ def compute_ratios(steps: dict) -> dict:
     pandas = steps.get("pandas_route", {})
     pandas_seconds = pandas.get("seconds") if pandas.get("status") == "ok" else None
     pandas_peak = pandas.get("peak_rss_bytes") if pandas.get("status") == "ok" else None
+    pandas_summary = pandas.get("summary", {})
+    pandas_cutoffs = pandas_summary.get("cutoffs", 1)
+    phases = pandas_summary.get("phase_seconds", {})
+    # the same run with features at the scoring cutoff only: what earlier benchmarks compared
+    pandas_one_cutoff = (
+        pandas_seconds - phases["rfm_and_features"] + phases["rfm_and_features_scoring_cutoff"]
+        if pandas_seconds is not None and "rfm_and_features_scoring_cutoff" in phases
+        else None
+    )
     scan = steps.get("scan_floor", {})
     scan_seconds = scan.get("seconds") if scan.get("status") == "ok" else None
     full_seconds = full.get("seconds") if full.get("status") == "ok" else None
@@ -383,10 +497,16 @@ def compute_ratios(steps: dict) -> dict:
     ratios = {
         "pandas_over_sql_features_time": {
             "value": ratio(pandas_seconds, to_features),
-            "numerator": "pandas route wall time (read Parquet, clean, RFM + 11 features,"
-            " 1 cutoff)",
+            "numerator": "pandas route wall time (read Parquet, clean, RFM + 11 features at"
+            f" {pandas_cutoffs} cutoff{'s' if pandas_cutoffs != 1 else ''}, the grid of stage 3)",
             "denominator": "dbt stages 1+2+3 wall time (staging/audit + daily aggregate +"
             " features at every cutoff, with their tests)",
+        },
+        "pandas_one_cutoff_over_sql_features_time": {
+            "value": ratio(pandas_one_cutoff, to_features),
+            "numerator": "pandas route wall time with features at the scoring cutoff only"
+            " (the same run, the other cutoffs' feature time taken out): not like for like",
+            "denominator": "dbt stages 1+2+3 wall time",
         },
         "pandas_over_sql_features_peak_memory": {
             "value": ratio(pandas_peak, features_peak),
@@ -405,14 +525,13 @@ def compute_ratios(steps: dict) -> dict:
         },
         "full_build_over_scan_floor": {
             "value": ratio(full_seconds, scan_seconds),
-            "numerator": "dbt stages 1-6 wall time",
+            "numerator": f"full build wall time ({_invocations(full)})",
             "denominator": "scan floor",
         },
         "incremental_over_full_build": {
             "value": ratio(incremental_seconds, full_seconds),
-            "numerator": "dbt stages 1-6 wall time after appending one day"
-            + (" (one dbt build invocation)" if incremental.get("invocation") == "single" else ""),
-            "denominator": "dbt stages 1-6 wall time of the first build",
+            "numerator": f"build wall time after appending one day ({_invocations(incremental)})",
+            "denominator": f"full build wall time ({_invocations(full)})",
         },
     }
     for stage in incremental.get("stages", []):
@@ -464,10 +583,12 @@ def render_markdown(results: dict) -> str:
     for phase, title in (("full_build", "full build"), ("incremental_build", "incremental")):
         record = steps.get(phase, {})
         for stage in record.get("stages", []):
+            work = stage.get("node_seconds")
             row(
                 f"{title} {stage['stage']} {stage['name']}",
                 stage,
-                f"{sum(stage['nodes'].values())} nodes",
+                f"{sum(stage['nodes'].values())} nodes"
+                + (f", {work:,.1f} s of node work" if work is not None else ""),
             )
         if record:
             notes = ""
@@ -673,7 +794,8 @@ def run_bench(options: Options, say: Say = print) -> dict:
 
     say("full build:")
     steps["full_build"] = {"input_glob": manifest.input_glob, "as_of_date": manifest.as_of_date}
-    built = build_in_stages(runner, plan, "full", steps["full_build"], results.save)
+    build = build_in_stages if options.staged else build_once
+    built = build(runner, plan, "full", steps["full_build"], results.save)
     if built:
         steps["full_build"]["reconciliation"] = reconciliation(warehouse)
         say(
@@ -728,17 +850,12 @@ def run_bench(options: Options, say: Say = print) -> dict:
                 warehouse_path=warehouse,
                 as_of_date=appended.as_of_date,
             )
-            say("incremental build (the same stages, on the glob with the new day):")
+            say("incremental build (on the glob with the new day):")
             steps["incremental_build"] = {
                 "input_glob": appended.input_glob,
                 "as_of_date": appended.as_of_date,
             }
-            if options.incremental_staged:
-                rebuilt = build_in_stages(
-                    runner, plan, "incremental", steps["incremental_build"], results.save
-                )
-            else:
-                rebuilt = build_at_once(runner, steps["incremental_build"], results.save)
+            rebuilt = build(runner, plan, "incremental", steps["incremental_build"], results.save)
             if rebuilt:
                 check = reconciliation(warehouse)
                 check["expected_raw_rows"] = appended.lines + sum(
@@ -771,6 +888,13 @@ def run_bench(options: Options, say: Say = print) -> dict:
     return results.data
 
 
+def warehouse_cutoffs(warehouse: Path) -> list[str]:
+    """Every cutoff of the build's grid (scoring, backtest, training): stage 3's features."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("select cast(cutoff_date as varchar) from marts.cutoffs order by 1")
+        return [date for (date,) in rows.fetchall()]
+
+
 def pandas_step(options: Options, manifest: Manifest, warehouse: Path | None, say: Say) -> dict:
     if options.layout != "online_retail":
         return {
@@ -783,7 +907,11 @@ def pandas_step(options: Options, manifest: Manifest, warehouse: Path | None, sa
             "reason": f"{options.lines:,} lines > --pandas-max-lines {options.pandas_max_lines:,}",
         }
     out = options.run_dir / "pandas"
-    say("pandas route: read, clean, RFM (lifetimes) and features in pandas ...")
+    cutoffs = warehouse_cutoffs(warehouse) if warehouse is not None else []
+    say(
+        "pandas route: read, clean, RFM (lifetimes) and features in pandas at"
+        f" {max(len(cutoffs), 1)} cutoffs ..."
+    )
     measured = run_measured(
         [
             _python(),
@@ -797,6 +925,8 @@ def pandas_step(options: Options, manifest: Manifest, warehouse: Path | None, sa
             str(out),
             "--threads",
             str(options.threads),
+            "--cutoffs",
+            ",".join(cutoffs),
         ],
         log_path=options.run_dir / "logs" / "pandas_route.log",
         label="pandas route",
@@ -839,7 +969,7 @@ def options_from_args(args) -> Options:
         memory_limit=_memory_text(args.memory_limit),
         pandas_max_lines=parse_line_count(args.pandas_max_lines),
         incremental=not args.no_incremental,
-        incremental_staged=args.incremental_build == "staged",
+        staged=args.build == "staged",
         quick=args.quick,
         heartbeat_seconds=args.heartbeat,
     )
@@ -882,10 +1012,11 @@ def add_arguments(parser) -> None:
         "--no-incremental", action="store_true", help="skip the append + second build"
     )
     parser.add_argument(
-        "--incremental-build",
-        choices=("staged", "single"),
-        default="staged",
-        help="rebuild after the append in the same six stages (default) or as one dbt build",
+        "--build",
+        choices=("single", "staged"),
+        default="single",
+        help="each build as one dbt build invocation, split into stages from its run results"
+        " (default), or one invocation per stage (each stage's own peak RSS, start-up 6 times)",
     )
     parser.add_argument(
         "--quick",

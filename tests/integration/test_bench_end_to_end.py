@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
 
 from clv_warehouse import cli
@@ -13,16 +14,14 @@ pytestmark = pytest.mark.integration
 
 
 def test_bench_measures_every_step_on_a_tiny_input(tmp_path):
-    # --quick: fewer XGBoost candidates and rounds; --incremental-build single: the rebuild
-    # as one dbt build, so the test pays 8 dbt start-ups instead of 14.
+    # --quick: fewer XGBoost candidates and rounds. Each build is one dbt build invocation
+    # (the default), split into stages from its run results.
     exit_code = cli.main(
         [
             "bench",
             "--lines",
             "5k",
             "--quick",
-            "--incremental-build",
-            "single",
             "--work-dir",
             str(tmp_path / "work"),
             "--results-dir",
@@ -37,9 +36,18 @@ def test_bench_measures_every_step_on_a_tiny_input(tmp_path):
     for name in ("generate", "scan_floor", "dbt_parse", "full_build", "pandas_route"):
         assert steps[name]["status"] == "ok", name
     assert steps["scan_floor"]["result"]["lines"] == 5000
-    stages = steps["full_build"]["stages"]
+    full = steps["full_build"]
+    assert full["invocation"] == "single"
+    stages = full["stages"]
     assert [stage["name"] for stage in stages] == [stage.name for stage in STAGES]
-    assert all(stage["seconds"] > 0 and stage["peak_rss_bytes"] > 0 for stage in stages)
+    assert all(stage["node_seconds"] > 0 and stage["peak_rss_bytes"] > 0 for stage in stages)
+    # the stages partition the invocation's wall time up to its last node
+    assert sum(stage["seconds"] for stage in stages) <= full["seconds"]
+    assert sum(stage["seconds"] for stage in stages) > full["dbt_elapsed_seconds"] / 2
+    # like for like: pandas computed features at every cutoff of stage 3's grid
+    with duckdb.connect(str(tmp_path / "work" / "online_retail_5k" / "warehouse.duckdb")) as con:
+        (cutoffs,) = con.execute("select count(*) from marts.cutoffs").fetchone()
+    assert steps["pandas_route"]["summary"]["cutoffs"] == cutoffs > 1
     assert steps["full_build"]["reconciliation"]["is_reconciled"]
     agreement = steps["pandas_route"]["agreement"]
     assert agreement["agrees"], agreement
@@ -51,6 +59,7 @@ def test_bench_measures_every_step_on_a_tiny_input(tmp_path):
     ratios = results["ratios"]
     for name in (
         "pandas_over_sql_features_time",
+        "pandas_one_cutoff_over_sql_features_time",
         "sql_features_over_scan_floor",
         "feature_stage_over_scan_floor",
         "incremental_over_full_build",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,6 +13,7 @@ from clv_warehouse.bench.run import (
     ratio,
     reset_to_first_load,
     reusable_manifest,
+    stage_split,
 )
 from clv_warehouse.bench.stages import STAGE_NUMBERS, StageError, model_stage, plan_stages
 from clv_warehouse.project import PROJECT_DIR
@@ -160,3 +162,57 @@ def test_reset_removes_appended_days(tmp_path):
     assert [path.name for path in data.glob("lines-*.parquet")] == ["lines-00000.parquet"]
     assert Manifest.read(data).appended_days == []
     assert Manifest.read(data).as_of_date == first.as_of_date
+
+
+def _result(unique_id, started, completed, seconds):
+    """A run_results entry whose node ran from `started` to `completed` seconds after 12:00:00."""
+
+    def stamp(offset):
+        return f"2026-01-01T12:{int(offset) // 60:02d}:{offset % 60:06.3f}Z"
+
+    return {
+        "unique_id": unique_id,
+        "status": "success",
+        "execution_time": seconds,
+        "timing": [
+            {"name": "compile", "started_at": stamp(started), "completed_at": stamp(started)},
+            {"name": "execute", "started_at": stamp(started), "completed_at": stamp(completed)},
+        ],
+    }
+
+
+def test_one_invocation_is_split_into_stages_by_when_their_last_node_ended():
+    manifest = {
+        "nodes": {
+            "model.p.transactions": _node("model", "transactions", "models/marts/core/t.sql"),
+            "model.p.customer_rfm": _node(
+                "model", "customer_rfm", "models/marts/customers/r.sql", ["model.p.transactions"]
+            ),
+            "model.p.predictions": _node(
+                "model", "predictions", "models/marts/predictions/p.sql", ["model.p.customer_rfm"]
+            ),
+        }
+    }
+    plan = plan_stages(manifest)
+    started_epoch = datetime(2026, 1, 1, 11, 59, 55, tzinfo=UTC).timestamp()  # 5 s of start-up
+    results = [
+        _result("model.p.transactions", 0, 10, 10.0),
+        _result("model.p.customer_rfm", 9, 30, 21.0),  # overlaps the stage before
+        _result("model.p.predictions", 31, 40, 9.0),
+    ]
+    samples = [(t, 100 + t) for t in range(0, 48)]  # resident memory grows by a byte a second
+    stages = stage_split(results, plan, started_epoch, samples)
+    by_number = {stage["stage"]: stage for stage in stages}
+    # stage 1 carries dbt's start-up: 12:00:10 is 15 s after the child started
+    assert by_number[1]["seconds"] == pytest.approx(15.0)
+    assert by_number[2]["seconds"] == 0.0
+    assert by_number[2]["node_seconds"] == 0.0
+    assert by_number[3]["seconds"] == pytest.approx(20.0)
+    assert by_number[3]["node_seconds"] == pytest.approx(21.0)
+    assert by_number[6]["seconds"] == pytest.approx(10.0)
+    assert sum(stage["seconds"] for stage in stages) == pytest.approx(45.0)
+    # the peak of a stage is the highest sample while it was the open stage
+    assert by_number[1]["peak_rss_bytes"] == 115
+    assert by_number[3]["peak_rss_bytes"] == 135
+    assert by_number[6]["peak_rss_bytes"] == 145
+    assert by_number[3]["slowest_nodes"] == [["p.customer_rfm", 21.0]]
