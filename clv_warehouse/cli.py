@@ -14,6 +14,10 @@
                                   (synthetic Parquet data and manifest.json, see README)
     clv bench --lines 10m [--layout online_retail] [--work-dir bench/work] [--pandas-max-lines 30m]
                                   (the scale benchmark: bench/README.md)
+    clv serve [--published PATH] [--host 127.0.0.1] [--port 8000] [--no-auth]
+                                  (HTTP API over the published copy; keys from CLV_API_KEYS)
+    clv bench-api [--published PATH] [--requests 2000]
+                                  (requests/s and p50/p99 latency of clv serve on loopback)
     clv paths
 
 Defaults come from the CLV_* environment variables (see profiles.yml and the README).
@@ -247,6 +251,34 @@ def _bench(args: argparse.Namespace) -> int:
     return run.main(args)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from clv_warehouse.api.serve import ServeError, serve
+
+    try:
+        return serve(_published_path(args), args.host, args.port, args.no_auth, args.access_log)
+    except ServeError as error:
+        print(f"clv serve: {error}", file=sys.stderr)
+        return 2
+
+
+def _bench_api(args: argparse.Namespace) -> int:
+    from clv_warehouse.api.bench import BenchError, run_benchmark
+
+    try:
+        report = run_benchmark(
+            _published_path(args),
+            clients=args.clients,
+            requests_per_level=args.requests,
+            out=args.out,
+            dataset=args.dataset,
+        )
+    except BenchError as error:
+        print(f"clv bench-api: {error}", file=sys.stderr)
+        return 1
+    print(report)
+    return 0
+
+
 def _paths(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(f"warehouse     {settings.absolute_warehouse_path()}")
@@ -347,6 +379,41 @@ def parser() -> argparse.ArgumentParser:
 
     add_bench_arguments(bench)
     bench.set_defaults(handler=_bench)
+
+    serve_command = commands.add_parser(
+        "serve", help="HTTP API over the published copy (keys from CLV_API_KEYS)"
+    )
+    serve_command.add_argument("--warehouse", help="the warehouse (CLV_DUCKDB_PATH)")
+    serve_command.add_argument("--published", help="the published copy (CLV_PUBLISHED_PATH)")
+    serve_command.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve_command.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve_command.add_argument(
+        "--no-auth", action="store_true", help="serve without API keys (explicitly)"
+    )
+    serve_command.add_argument("--access-log", action="store_true", help="log every request")
+    serve_command.set_defaults(handler=_serve, layout=None)
+
+    bench_api = commands.add_parser(
+        "bench-api", help="requests/s and p50/p99 latency of clv serve on loopback"
+    )
+    bench_api.add_argument("--warehouse", help="the warehouse (CLV_DUCKDB_PATH)")
+    bench_api.add_argument("--published", help="the published copy (CLV_PUBLISHED_PATH)")
+    bench_api.add_argument(
+        "--clients",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1, 32],
+        help="concurrent clients, comma-separated (default 1,32)",
+    )
+    bench_api.add_argument(
+        "--requests", type=int, default=2000, help="timed requests per level (default 2000)"
+    )
+    bench_api.add_argument("--dataset", default="cdnow", help="name in the results (default cdnow)")
+    bench_api.add_argument(
+        "--out",
+        type=Path,
+        help="write <out>.md and <out>.json (e.g. bench/results/api_cdnow)",
+    )
+    bench_api.set_defaults(handler=_bench_api, layout=None)
 
     paths = commands.add_parser("paths", help="print where the warehouse and default input are")
     paths.add_argument("--warehouse", help="DuckDB file (CLV_DUCKDB_PATH)")

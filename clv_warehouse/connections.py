@@ -28,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from clv_warehouse.sql_text import sql_identifier, sql_literal
+
 LOCKED_DOWN = {
     "enable_external_access": False,
     "allow_persistent_secrets": False,
@@ -77,3 +79,36 @@ def check_not_held(path: Path) -> None:
         if is_lock_conflict(error):
             raise WarehouseBusy(busy_message(path, error)) from error
         raise
+
+
+def open_snapshot(path: Path, catalog: str) -> duckdb.DuckDBPyConnection:
+    """A fresh DuckDB instance holding the file now at ``path``, attached read-only as
+    ``catalog`` and locked down like ``connect_read_only``.
+
+    ``duckdb.connect(path)`` hands back the instance this process already has open for that
+    path, even after ``os.replace`` has put a new file there (DuckDB caches instances per
+    path): a long-lived reader such as ``clv serve`` would keep reading the old copy. An
+    in-memory database is never cached, so attaching the file to one opens whatever file
+    the path names now, while connections to the previous copy keep reading it until they
+    close. Queries name the catalog (``catalog.marts.predictions``): a cursor does not
+    inherit ``USE``. Attach before the lock-down, which forbids opening files.
+    """
+    config = {
+        key: value
+        for key, value in LOCKED_DOWN.items()
+        if key not in ("enable_external_access", "lock_configuration")
+    }
+    con = duckdb.connect(":memory:", config=config)
+    try:
+        con.execute(f"attach {sql_literal(path)} as {sql_identifier(catalog)} (read_only)")
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    except duckdb.IOException as error:
+        con.close()
+        if is_lock_conflict(error):
+            raise WarehouseBusy(busy_message(path, error)) from error
+        raise
+    except BaseException:
+        con.close()
+        raise
+    return con
