@@ -22,10 +22,11 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clv_warehouse.api import queries
-from clv_warehouse.api.store import PublishedCopy, Unavailable
+from clv_warehouse.api.store import PublishedCopy, Snapshot, Unavailable
 from clv_warehouse.messages import one_line
 
 log = logging.getLogger("clv.serve")
@@ -183,35 +184,50 @@ def create_app(published: Path, api_keys: Sequence[str] | None) -> FastAPI:
         )
         return error_response(422, problems or "invalid request")
 
+    async def snapshot() -> Snapshot:
+        # Lookups take about a millisecond: they run on the event loop, which costs less
+        # than a thread hop. Opening a copy takes seconds: that runs in a worker thread.
+        current = copy.acquire_nowait()
+        if current is None:
+            current = await run_in_threadpool(copy.acquire)
+        return current
+
     @app.get("/health", summary="Is a published copy being served? (no key needed)")
-    def health() -> JSONResponse:
+    async def health() -> JSONResponse:
         try:
-            with copy.reading() as (_cursor, info):
-                body = {
-                    "status": "ok",
-                    "published": str(published),
-                    "as_of_date": info["as_of_date"],
-                    "release_id": info["release"]["release_id"],
-                    "auth": keys is not None,
-                }
+            current = await snapshot()
         except Unavailable as error:
             return JSONResponse(
                 {"status": "unavailable", "message": str(error), "published": str(published)},
                 status_code=503,
             )
-        return JSONResponse(body)
+        copy.release(current)
+        info = current.info
+        return JSONResponse(
+            {
+                "status": "ok",
+                "published": str(published),
+                "published_at": info["published_at"],
+                "as_of_date": info["as_of_date"],
+                "release_id": info["release"]["release_id"],
+                "auth": keys is not None,
+            }
+        )
 
     @app.get(
         "/customers/{customer_id}",
         summary="The latest forecast of each model for one customer",
         responses={404: {"description": "No such customer"}, 422: {"description": "Malformed"}},
     )
-    def customer(customer_id: str) -> JSONResponse:
+    async def customer(customer_id: str) -> JSONResponse:
         problem = queries.malformed_customer_id(customer_id)
         if problem:
             raise ApiError(422, f"malformed customer id: {problem}")
-        with copy.reading() as (cursor, info):
-            body = queries.read_customer(cursor, customer_id, info)
+        current = await snapshot()
+        try:
+            body = queries.read_customer(current.cursor(), customer_id, current.info)
+        finally:
+            copy.release(current)
         if body is None:
             raise ApiError(404, f"no customer {customer_id} in the published copy")
         return JSONResponse(body)
@@ -221,7 +237,7 @@ def create_app(published: Path, api_keys: Sequence[str] | None) -> FastAPI:
         summary="A customer list in rank order, one page at a time",
         responses={404: {"description": "No such list"}, 422: {"description": "Malformed"}},
     )
-    def customer_list(
+    async def customer_list(
         list_name: str,
         limit: Annotated[int, Query(ge=1, le=queries.PAGE_LIMIT_MAX)] = queries.PAGE_LIMIT_DEFAULT,
         offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
@@ -229,10 +245,13 @@ def create_app(published: Path, api_keys: Sequence[str] | None) -> FastAPI:
         problem = queries.malformed_list_name(list_name)
         if problem:
             raise ApiError(422, f"malformed list name: {problem}")
-        with copy.reading() as (cursor, info):
-            body = queries.read_list_page(cursor, list_name, limit, offset, info)
+        current = await snapshot()
+        try:
+            body = queries.read_list_page(current.cursor(), list_name, limit, offset, current.info)
+        finally:
+            copy.release(current)
         if body is None:
-            known = ", ".join(sorted(set(queries.KNOWN_LISTS)))
+            known = ", ".join(queries.KNOWN_LISTS)
             raise ApiError(404, f"no list {list_name}; the lists are {known}")
         return JSONResponse(body)
 

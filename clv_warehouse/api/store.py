@@ -21,6 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,44 +134,44 @@ class PublishedCopy:
                     f"The published copy {self.path} lacks {', '.join(missing)}: it was not"
                     " made by a full `clv build`. Rebuild, then run `clv publish`."
                 )
-            info = self._describe(con)
+            info = {**self._describe(con), "published_at": _modified_at(identity)}
         except BaseException:
             con.close()
             raise
         return Snapshot(identity=identity, con=con, info=info)
 
     def _refresh(self) -> None:
-        """Open the file now at the path if it is not the current snapshot."""
-        with self._swap_lock:
-            for _attempt in range(5):
-                try:
-                    identity = file_identity(self.path)
-                except FileNotFoundError:
-                    self._retire_current()
-                    raise self._missing() from None
-                except OSError as error:
-                    raise Unavailable(
-                        f"Cannot read the published copy {self.path}: {error.strerror}."
-                    ) from error
-                current = self._current
-                if current is not None and current.identity == identity:
-                    return
-                try:
-                    snapshot = self._open(identity)
-                except _Replaced:
-                    continue
-                except (duckdb.Error, WarehouseBusy, OSError) as error:
-                    problem = Unavailable(
-                        f"Cannot open the published copy {self.path}: {one_line(error)[:300]}."
-                        " Run `clv publish` again."
-                    )
-                    if current is None:
-                        raise problem from error
-                    log.warning("%s Still serving the previous copy.", problem)
-                    return
-                self._install(snapshot)
+        """Open the file now at the path if it is not the current snapshot (the caller
+        holds the swap lock)."""
+        for _attempt in range(5):
+            try:
+                identity = file_identity(self.path)
+            except FileNotFoundError:
+                self._retire_current()
+                raise self._missing() from None
+            except OSError as error:
+                raise Unavailable(
+                    f"Cannot read the published copy {self.path}: {error.strerror}."
+                ) from error
+            current = self._current
+            if current is not None and current.identity == identity:
                 return
-            raise Unavailable(f"The published copy {self.path} keeps changing; try again.")
+            try:
+                snapshot = self._open(identity)
+            except _Replaced:
+                continue
+            except (duckdb.Error, WarehouseBusy, OSError) as error:
+                problem = Unavailable(
+                    f"Cannot open the published copy {self.path}: {one_line(error)[:300]}."
+                    " Run `clv publish` again."
+                )
+                if current is None:
+                    raise problem from error
+                log.warning("%s Still serving the previous copy.", problem)
+                return
+            self._install(snapshot)
+            return
+        raise Unavailable(f"The published copy {self.path} keeps changing; try again.")
 
     def _install(self, snapshot: Snapshot) -> None:
         with self._lock:
@@ -192,25 +193,59 @@ class PublishedCopy:
         if idle:
             snapshot.close()
 
-    def _acquire(self) -> Snapshot:
+    def _use_current(self, identity: tuple[int, int, int, int] | None) -> Snapshot | None:
+        """The current snapshot, counted as in use; with ``identity``, only if it matches."""
+        with self._lock:
+            current = self._current
+            if current is None or (identity is not None and current.identity != identity):
+                return None
+            current.users += 1
+            return current
+
+    def _refresh_in_background(self) -> None:
+        try:
+            self._refresh()
+        except Unavailable as error:
+            log.warning("%s", error)
+        finally:
+            self._swap_lock.release()
+
+    def acquire_nowait(self) -> Snapshot | None:
+        """The snapshot to read now, counted as in use, without waiting for a file to be
+        opened; None when there is no snapshot yet (then ``acquire``, off the event loop).
+
+        When the file at the path is not the current snapshot, a background thread opens
+        it (unless one already is) and this request reads the current snapshot meanwhile.
+        """
         try:
             identity = file_identity(self.path)
         except FileNotFoundError:
             identity = None
-        with self._lock:
-            current = self._current
-            if current is not None and current.identity == identity:
-                current.users += 1
-                return current
-        self._refresh()
-        with self._lock:
-            current = self._current
-            if current is None:
-                raise self._missing()
-            current.users += 1
-            return current
+        snapshot = self._use_current(identity) if identity is not None else None
+        if snapshot is not None or identity is None:
+            return snapshot
+        snapshot = self._use_current(None)
+        if snapshot is None:
+            return None
+        if self._swap_lock.acquire(blocking=False):
+            threading.Thread(
+                target=self._refresh_in_background, name="clv-serve-swap", daemon=True
+            ).start()
+        return snapshot
 
-    def _release(self, snapshot: Snapshot) -> None:
+    def acquire(self) -> Snapshot:
+        """The snapshot to read, opening the file first if none is open (may take seconds)."""
+        snapshot = self.acquire_nowait()
+        if snapshot is not None:
+            return snapshot
+        with self._swap_lock:
+            self._refresh()
+        snapshot = self._use_current(None)
+        if snapshot is None:
+            raise self._missing()
+        return snapshot
+
+    def release(self, snapshot: Snapshot) -> None:
         with self._lock:
             snapshot.users -= 1
             last = snapshot.retired and snapshot.users == 0
@@ -220,14 +255,19 @@ class PublishedCopy:
     @contextlib.contextmanager
     def reading(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, Any]]]:
         """A cursor on the current snapshot and its facts, for one request."""
-        snapshot = self._acquire()
+        snapshot = self.acquire()
         try:
             yield snapshot.cursor(), snapshot.info
         finally:
-            self._release(snapshot)
+            self.release(snapshot)
 
     def close(self) -> None:
         self._retire_current()
+
+
+def _modified_at(identity: tuple[int, int, int, int]) -> str:
+    """When the file was last written (UTC, microseconds): each publish gives a new one."""
+    return datetime.fromtimestamp(identity[2] / 1e9, UTC).isoformat(timespec="microseconds")
 
 
 class _Replaced(Exception):

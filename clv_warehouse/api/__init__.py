@@ -1,0 +1,1 @@
+"""``clv serve``: the HTTP API over the published copy (README, "HTTP API")."""
