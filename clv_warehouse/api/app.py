@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -219,7 +219,7 @@ def create_app(published: Path, api_keys: Sequence[str] | None) -> FastAPI:
         summary="The latest forecast of each model for one customer",
         responses={404: {"description": "No such customer"}, 422: {"description": "Malformed"}},
     )
-    async def customer(customer_id: str) -> JSONResponse:
+    async def customer(customer_id: str) -> Response:
         problem = queries.malformed_customer_id(customer_id)
         if problem:
             raise ApiError(422, f"malformed customer id: {problem}")
@@ -230,7 +230,7 @@ def create_app(published: Path, api_keys: Sequence[str] | None) -> FastAPI:
             copy.release(current)
         if body is None:
             raise ApiError(404, f"no customer {customer_id} in the published copy")
-        return JSONResponse(body)
+        return Response(body, media_type="application/json")
 
     @app.get(
         "/lists/{list_name}",

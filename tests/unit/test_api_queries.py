@@ -3,8 +3,9 @@ object, key checks, paging numbers and the benchmark's percentile."""
 
 from __future__ import annotations
 
-from datetime import date
+import json
 
+import duckdb
 import pytest
 
 from clv_warehouse.api import queries
@@ -42,60 +43,89 @@ def test_malformed_list_names(value):
     assert queries.malformed_list_name(value)
 
 
-def _forecast_row(model_name, **overrides):
-    row = {
-        "model_name": model_name,
-        "model_version": "v1",
-        "cutoff_date": date(1998, 7, 1),
-        "horizon_days": 90,
-        "purchase_probability": 0.4,
-        "predicted_revenue": 12.5,
-        "predicted_revenue_point": 3.0,
-        "revenue_p10": 0.0,
-        "revenue_p50": 0.0,
-        "revenue_p90": 40.0,
-        "spend_if_purchase_p10": 10.0,
-        "spend_if_purchase_p50": 25.0,
-        "spend_if_purchase_p90": 80.0,
-        "expected_purchases": None,
-        "p_alive": None,
-        "clv": None,
-        "is_fallback": False,
-        "fallback_reason": None,
-        "current_level": 1,
-        "predicted_level": 0,
-    }
-    return {**row, **overrides}
+@pytest.fixture
+def tiny_copy():
+    """A published copy in memory, attached as the server attaches one, with the columns
+    the API reads: customer a (two models, a NaN p_alive, two drivers, two lists) and
+    customer b (one model, no segment row, no driver, no list)."""
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as published")
+    con.execute("create schema published.marts")
+    con.execute(
+        "create table published.main.clv_builds as select 'build-1' as invocation_id,"
+        " timestamp '2026-12-01 10:00' as started_at, timestamp '2026-12-01 10:05' as"
+        " finished_at, 'success' as status"
+    )
+    con.execute(
+        "create table published.marts.model_runs as select * from (values"
+        " ('run-1', timestamp '2026-12-01 10:00', date '1998-07-01', 'scoring', 90, 'btyd',"
+        "  'btyd-1', 'fitted', 0.5, false),"
+        " ('run-1', timestamp '2026-12-01 10:00', date '1998-07-01', 'scoring', 90, 'xgboost',"
+        "  'xgb-1', 'trained', 9.5, true),"
+        " ('run-1', timestamp '2026-12-01 10:00', date '1998-04-02', 'backtest', 90, 'btyd',"
+        "  'btyd-0', 'fitted', 0.5, false)"
+        ") as runs(run_id, run_started_at, cutoff_date, cutoff_role, horizon_days,"
+        " model_name, model_version, status, fit_seconds, is_primary_model)"
+    )
+    con.execute(
+        "create table published.marts.predictions as select * from (values"
+        " ('a', date '1998-07-01', 'scoring', 'xgboost', 'xgb-1', 0.4, 12.5, 3.0, 0.0, 0.0,"
+        "  40.0, 10.0, 25.0, 80.0, null, null, null, false, null),"
+        " ('a', date '1998-07-01', 'scoring', 'btyd', 'btyd-1', 0.3, 8.0, 2.0, 0.0, 0.0,"
+        "  30.0, 9.0, 20.0, 45.0, 0.5, 'nan'::double, 29.8, false, null),"
+        " ('a', date '1998-04-02', 'backtest', 'btyd', 'btyd-0', 0.9, 99.0, 9.0, 0.0, 0.0,"
+        "  99.0, 9.0, 20.0, 45.0, 0.5, 0.9, 99.0, false, null),"
+        " ('b', date '1998-07-01', 'scoring', 'btyd', 'btyd-1', 0.1, 1.0, 0.5, 0.0, 0.0,"
+        "  3.0, null, null, null, null, null, null, true, 'not fitted')"
+        ") as rows(customer_id, cutoff_date, cutoff_role, model_name, model_version,"
+        " purchase_probability, predicted_revenue, predicted_revenue_point, revenue_p10,"
+        " revenue_p50, revenue_p90, spend_if_purchase_p10, spend_if_purchase_p50,"
+        " spend_if_purchase_p90, expected_purchases, p_alive, clv, is_fallback,"
+        " fallback_reason)"
+    )
+    con.execute(
+        "create table published.marts.customer_spend_levels as select * from (values"
+        " ('a', date '1998-07-01', 'xgboost', 1, 2), ('a', date '1998-07-01', 'btyd', 1, 1)"
+        ") as levels(customer_id, cutoff_date, model_name, current_level, predicted_level)"
+    )
+    con.execute(
+        "create table published.marts.customer_segments as select 'a' as customer_id,"
+        " 'xgboost' as model_name, 'high_value' as primary_segment, true as is_high_value,"
+        " false as is_churn_risk, false as is_missed_opportunity"
+    )
+    con.execute(
+        "create table published.marts.customer_prediction_drivers as select 'a' as"
+        " customer_id, 'scoring' as cutoff_role, 'frequency' as driver_1_feature,"
+        " 0.7 as driver_1_contribution, 'recency' as driver_2_feature,"
+        " -0.2 as driver_2_contribution, null::varchar as driver_3_feature,"
+        " null::double as driver_3_contribution"
+    )
+    con.execute(
+        "create table published.marts.customer_lists as select * from (values"
+        " ('insiders', 'a', 1), ('high_value', 'a', 1)) as lists(list_name, customer_id,"
+        " list_rank)"
+    )
+    info = queries.describe(con)
+    yield con, info
+    con.close()
 
 
-def test_customer_body_groups_each_models_forecast():
-    forecasts = [
-        _forecast_row("btyd", p_alive=0.8, clv=120.0, expected_purchases=0.6),
-        _forecast_row("xgboost", predicted_revenue=float("nan")),
-    ]
-    profile = {
-        "primary_model": "xgboost",
-        "primary_segment": "high_value",
-        "is_high_value": True,
-        "is_churn_risk": False,
-        "is_missed_opportunity": False,
-        "driver_1_feature": "frequency",
-        "driver_1_contribution": 0.7,
-        "driver_2_feature": "recency",
-        "driver_2_contribution": -0.2,
-        "driver_3_feature": None,
-        "driver_3_contribution": None,
-        "lists": ["high_value", "insiders"],
-    }
-    body = queries.customer_body("00001", forecasts, profile, INFO)
+def test_customer_document_groups_each_models_latest_forecast(tiny_copy):
+    con, info = tiny_copy
+    body = json.loads(queries.read_customer(con, "a", info))
+    assert body["customer_id"] == "a"
     assert body["as_of_date"] == "1998-07-01"
-    assert body["release"] == {"release_id": "build-1"}
+    assert body["horizon_days"] == 90
+    assert body["release"]["release_id"] == "build-1"
     btyd, xgboost = body["forecasts"]
-    assert btyd["p_alive"] == 0.8
-    assert btyd["clv"] == 120.0
-    assert btyd["revenue_range"] == {"p10": 0.0, "p50": 0.0, "p90": 40.0}
-    assert btyd["spend_level"] == {"current": 1, "predicted": 0}
-    assert xgboost["predicted_revenue"] is None  # NaN is not JSON
+    assert (btyd["model_name"], xgboost["model_name"]) == ("btyd", "xgboost")
+    assert btyd["predicted_revenue"] == 8.0  # the scoring row, not the backtest one
+    assert btyd["p_alive"] is None  # NaN is not JSON
+    assert btyd["clv"] == 29.8
+    assert btyd["revenue_range"] == {"p10": 0.0, "p50": 0.0, "p90": 30.0}
+    assert btyd["spend_if_purchase"] == {"p10": 9.0, "p50": 20.0, "p90": 45.0}
+    assert xgboost["spend_level"] == {"current": 1, "predicted": 2}
+    assert body["segments"]["primary_segment"] == "high_value"
     assert body["segments"]["lists"] == ["high_value", "insiders"]
     assert body["top_drivers"] == [
         {"rank": 1, "feature": "frequency", "contribution": 0.7},
@@ -103,8 +133,27 @@ def test_customer_body_groups_each_models_forecast():
     ]
 
 
-def test_no_forecast_means_no_customer():
-    assert queries.customer_body("nobody", [], None, INFO) is None
+def test_customer_without_segment_driver_or_list(tiny_copy):
+    con, info = tiny_copy
+    body = json.loads(queries.read_customer(con, "b", info))
+    (forecast,) = body["forecasts"]
+    assert forecast["is_fallback"] is True
+    assert forecast["fallback_reason"] == "not fitted"
+    assert forecast["spend_level"] == {"current": None, "predicted": None}
+    assert body["segments"]["lists"] == []
+    assert body["top_drivers"] == []
+
+
+@pytest.mark.parametrize("customer_id", ["nobody", "a' or '1'='1", "a%"])
+def test_unknown_customer_is_none_and_the_id_is_a_bound_value(tiny_copy, customer_id):
+    con, info = tiny_copy
+    assert queries.read_customer(con, customer_id, info) is None
+
+
+def test_lists_are_counted_once_per_snapshot(tiny_copy):
+    _con, info = tiny_copy
+    assert info["lists"] == {"high_value": 1, "insiders": 1}
+    assert info["release"]["models"][1]["is_primary_model"] is True
 
 
 def test_release_comes_from_the_build_and_its_scoring_run():
