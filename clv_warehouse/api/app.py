@@ -225,7 +225,7 @@ def create_app(published: Path, api_keys: Sequence[str] | None) -> FastAPI:
             raise ApiError(422, f"malformed customer id: {problem}")
         current = await snapshot()
         try:
-            body = queries.read_customer(current.cursor(), customer_id, current.info)
+            body = queries.read_customer(customer_id, current.info)
         finally:
             copy.release(current)
         if body is None:

@@ -271,6 +271,7 @@ def run_benchmark(
     ids = sample_customer_ids(published, requests_per_level + WARMUP_REQUESTS)
     log_path = (work_dir or PROJECT_DIR / "logs") / "clv_serve_bench.log"
     levels = []
+    load_before = os.getloadavg()[0]
     with running_server(published, secrets.token_hex(24), log_path) as server:
         measure_level(server, ids[:WARMUP_REQUESTS], max(clients))
         for count in clients:
@@ -283,7 +284,8 @@ def run_benchmark(
         "customers": _customer_count(published),
         "customers_sampled": requests_per_level,
         "machine": f"{os.cpu_count()} CPU(s), Python {platform.python_version()}, server and"
-        " clients on the same machine",
+        " clients on the same machine, load average (1 min) before/after"
+        f" {load_before:.1f}/{os.getloadavg()[0]:.1f}",
         "levels": [asdict(level) for level in levels],
         "target": {
             "p99_ms": TARGET_P99_MS,

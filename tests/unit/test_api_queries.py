@@ -111,8 +111,8 @@ def tiny_copy():
 
 
 def test_customer_document_groups_each_models_latest_forecast(tiny_copy):
-    con, info = tiny_copy
-    body = json.loads(queries.read_customer(con, "a", info))
+    _con, info = tiny_copy
+    body = json.loads(queries.read_customer("a", info))
     assert body["customer_id"] == "a"
     assert body["as_of_date"] == "1998-07-01"
     assert body["horizon_days"] == 90
@@ -134,8 +134,8 @@ def test_customer_document_groups_each_models_latest_forecast(tiny_copy):
 
 
 def test_customer_without_segment_driver_or_list(tiny_copy):
-    con, info = tiny_copy
-    body = json.loads(queries.read_customer(con, "b", info))
+    _con, info = tiny_copy
+    body = json.loads(queries.read_customer("b", info))
     (forecast,) = body["forecasts"]
     assert forecast["is_fallback"] is True
     assert forecast["fallback_reason"] == "not fitted"
@@ -145,9 +145,9 @@ def test_customer_without_segment_driver_or_list(tiny_copy):
 
 
 @pytest.mark.parametrize("customer_id", ["nobody", "a' or '1'='1", "a%"])
-def test_unknown_customer_is_none_and_the_id_is_a_bound_value(tiny_copy, customer_id):
-    con, info = tiny_copy
-    assert queries.read_customer(con, customer_id, info) is None
+def test_unknown_customer_is_none(tiny_copy, customer_id):
+    _con, info = tiny_copy
+    assert queries.read_customer(customer_id, info) is None
 
 
 def test_lists_are_counted_once_per_snapshot(tiny_copy):
@@ -210,3 +210,22 @@ def test_percentile_is_nearest_rank():
     assert percentile(values, 0.5) == 50
     assert percentile(values, 0.99) == 99
     assert percentile([7.0], 0.99) == 7.0
+
+
+@pytest.mark.parametrize("list_name", ["insiders", "high_value"])
+def test_list_page_reads_the_named_list(tiny_copy, list_name):
+    con, info = tiny_copy
+    con.execute(
+        "create or replace table published.marts.customer_lists as select list_name,"
+        " customer_id, list_rank, 1.0 as predicted_revenue, 0.0 as revenue_p10,"
+        " 2.0 as revenue_p90, 0.5 as purchase_probability, null::double as p_alive,"
+        " null::double as clv, 1 as current_level, 1 as predicted_level from (values"
+        " ('insiders', 'a', 1), ('high_value', 'a', 1), ('high_value', 'b', 2))"
+        " as lists(list_name, customer_id, list_rank)"
+    )
+    body = queries.read_list_page(con, list_name, 10, 0, info)
+    assert [row["customer_id"] for row in body["customers"]] == (
+        ["a"] if list_name == "insiders" else ["a", "b"]
+    )
+    # A list name is a bound value: text that would be SQL reads as an unknown list.
+    assert queries.read_list_page(con, "insiders' or '1'='1", 10, 0, info) is None
