@@ -3,10 +3,13 @@ replaces the file.
 
 ``clv publish`` renames a new copy over the old one (os.replace). Every request stats the
 path (microseconds); when the file there is not the one open (device, inode, mtime, size),
-the first request to notice opens the new file (``open_snapshot``: a fresh DuckDB
-instance, so DuckDB's per-path instance cache cannot hand back the old copy), makes it
-current, and retires the old snapshot. Requests already reading the old one finish on it;
-the last of them closes it. No request waits for another to finish and none fails.
+the first request to notice starts a background thread that opens the new file
+(``open_snapshot``: a fresh DuckDB instance, so DuckDB's per-path instance cache cannot
+hand back the old copy), reads what responses need (``describe``), makes it current and
+retires the old snapshot. Meanwhile requests keep reading the old one; those already
+reading it finish on it, and the last of them closes it. No request waits for a publish
+and none fails. Only when no snapshot is open yet does a request wait for the opening
+(``acquire``, which the app runs off the event loop).
 
 A missing, unreadable or incomplete copy makes the server ``Unavailable`` (503) until a
 good copy appears; a copy that cannot be opened while a good one is open leaves the good
