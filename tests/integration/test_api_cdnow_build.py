@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -234,6 +235,7 @@ def test_no_failed_request_while_publish_replaces_the_copy(
         finally:
             connection.close()
 
+    before = get(server, "/health")[1]["published_at"]
     paths = [f"/customers/{known_customer}", "/lists/insiders?limit=50", "/health"] * 2
     threads = [threading.Thread(target=reader, args=(path,)) for path in paths]
     for thread in threads:
@@ -242,6 +244,14 @@ def test_no_failed_request_while_publish_replaces_the_copy(
         for _ in range(3):
             publish(cdnow_build.warehouse, published)
             assert get(server, "/health")[0] == 200
+        # The new copy opens in the background while the old one serves: keep reading
+        # until the server has moved to it.
+        deadline = time.monotonic() + START_TIMEOUT
+        while get(server, "/health")[1]["published_at"] == before:
+            assert time.monotonic() < deadline, "the server never moved to the new copy"
+            time.sleep(0.1)
+        # and a little longer on the new copy
+        time.sleep(0.5)
     finally:
         stop.set()
         for thread in threads:
@@ -250,6 +260,7 @@ def test_no_failed_request_while_publish_replaces_the_copy(
     statuses = {status for status, _ in outcomes}
     assert statuses == {200}, [outcome for outcome in outcomes if outcome[0] != 200][:5]
     copies_seen = {published_at for _, published_at in outcomes if published_at}
+    assert before in copies_seen
     assert len(copies_seen) >= 2, copies_seen
     assert len(outcomes) > 50
 
