@@ -110,6 +110,8 @@ class PublishedCopy:
         self._lock = threading.Lock()  # guards _current and every snapshot's users
         self._swap_lock = threading.Lock()  # one opener at a time
         self.swaps = 0
+        # The file that could not be opened, and why: not tried again until it changes.
+        self._failed: tuple[tuple[int, int, int, int], Unavailable] | None = None
 
     def _missing(self) -> Unavailable:
         return Unavailable(
@@ -159,15 +161,24 @@ class PublishedCopy:
             current = self._current
             if current is not None and current.identity == identity:
                 return
+            if self._failed is not None and self._failed[0] == identity:
+                if current is None:
+                    raise self._failed[1]
+                return
             try:
                 snapshot = self._open(identity)
             except _Replaced:
                 continue
-            except (duckdb.Error, WarehouseBusy, OSError) as error:
-                problem = Unavailable(
-                    f"Cannot open the published copy {self.path}: {one_line(error)[:300]}."
-                    " Run `clv publish` again."
+            except (duckdb.Error, WarehouseBusy, OSError, Unavailable) as error:
+                problem = (
+                    error
+                    if isinstance(error, Unavailable)
+                    else Unavailable(
+                        f"Cannot open the published copy {self.path}:"
+                        f" {one_line(error)[:300]}. Run `clv publish` again."
+                    )
                 )
+                self._failed = (identity, problem)
                 if current is None:
                     raise problem from error
                 log.warning("%s Still serving the previous copy.", problem)
@@ -230,6 +241,9 @@ class PublishedCopy:
         snapshot = self._use_current(None)
         if snapshot is None:
             return None
+        failed = self._failed
+        if failed is not None and failed[0] == identity:
+            return snapshot  # that file could not be opened: keep serving this one
         if self._swap_lock.acquire(blocking=False):
             threading.Thread(
                 target=self._refresh_in_background, name="clv-serve-swap", daemon=True

@@ -105,3 +105,33 @@ def test_publish_swaps_the_snapshot_and_the_old_one_closes_after_its_last_reader
         old.con.execute("select 1")
     copy.release(new)
     copy.close()
+
+
+def test_a_copy_that_cannot_be_opened_leaves_the_previous_one_serving(tmp_path, caplog):
+    published = tmp_path / "copy.duckdb"
+    make_copy(published, 1)
+    copy = PublishedCopy(published, describe)
+    with copy.reading() as (_cursor, info):
+        assert info["value"] == 1
+    staged = tmp_path / "broken.duckdb"
+    make_copy(staged, 2, tables=REQUIRED_TABLES[1:])
+    os.replace(staged, published)
+    for _ in range(3):  # tried once, then not again until the file changes
+        with copy.reading() as (_cursor, info):
+            assert info["value"] == 1
+        for thread in threading.enumerate():
+            if thread.name == "clv-serve-swap":
+                thread.join(timeout=60)
+    assert copy.swaps == 0
+    warnings = [record.getMessage() for record in caplog.records if "lacks" in record.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "Still serving the previous copy" in warnings[0]
+    replace(tmp_path, published, 3)
+    with copy.reading() as (_cursor, info):
+        pass
+    for thread in threading.enumerate():
+        if thread.name == "clv-serve-swap":
+            thread.join(timeout=60)
+    with copy.reading() as (_cursor, info):
+        assert info["value"] == 3
+    copy.close()
