@@ -184,6 +184,7 @@ def test_openapi_document_is_served_and_names_the_key(server):
 
 
 def test_serve_refuses_to_start_without_a_key():
+    # It refuses before binding anything: the port is never opened.
     result = subprocess.run(
         [sys.executable, "-m", "clv_warehouse", "serve", "--port", "1"],
         capture_output=True,
