@@ -238,29 +238,24 @@ def stage_split(
     return stages
 
 
-def build_once(runner: DbtRunner, plan: StagePlan, phase: str, record: dict, save) -> bool:
-    """dbt build as one invocation, what a user runs; the stage split from its run results."""
-    title = "full build" if phase == "full" else "incremental build"
-    runner.say(f"  {title}: dbt build (one invocation, {len(plan.nodes)} nodes) ...")
-    measured = runner.run(title, f"{phase}_build.log", "build")
-    record.update(measured.as_dict())
-    record["invocation"] = "single"
-    try:
-        results = runner.run_results()
-    except (OSError, ValueError):
-        results = {"results": [], "elapsed_time": None}
+def _judge(
+    runner: DbtRunner,
+    label: str,
+    entry: dict,
+    measured: Measured,
+    results: dict,
+    expected: set[str],
+) -> None:
+    """Keep the invocation's run results beside its log, and set the entry's status: failed
+    when dbt failed or ran other nodes than ``expected`` (hooks and exposures aside)."""
     if results["results"]:
         shutil.copy2(
             runner.options.run_dir / "target" / "run_results.json",
             Path(measured.log).with_suffix(".run_results.json"),
         )
     if results.get("elapsed_time") is not None:
-        record["dbt_elapsed_seconds"] = results["elapsed_time"]
-        record["dbt_overhead_seconds"] = round(measured.seconds - results["elapsed_time"], 3)
-    record["stages"] = stage_split(
-        results["results"], plan, measured.started_epoch, measured.rss_samples
-    )
-    record["peak_rss_gib"] = round(measured.peak_rss_bytes / 2**30, 3)
+        entry["dbt_elapsed_seconds"] = results["elapsed_time"]
+        entry["dbt_overhead_seconds"] = round(measured.seconds - results["elapsed_time"], 3)
     ran = {
         r["unique_id"]
         for r in results["results"]
@@ -268,21 +263,42 @@ def build_once(runner: DbtRunner, plan: StagePlan, phase: str, record: dict, sav
     }
     failures = [r["unique_id"] for r in results["results"] if r["status"] in ("error", "fail")]
     if not measured.succeeded:
-        record["status"] = "failed"
-        record["error"] = f"dbt exit code {measured.returncode}; failed: {failures[:5]}"
-    elif ran != set(plan.nodes):
-        record["status"] = "failed"
-        record["error"] = (
-            f"dbt ran {len(ran)} nodes, the plan has {len(plan.nodes)}: missing"
-            f" {sorted(set(plan.nodes) - ran)[:5]}, extra {sorted(ran - set(plan.nodes))[:5]}"
+        entry["status"] = "failed"
+        entry["error"] = f"dbt exit code {measured.returncode}; failed: {failures[:5]}"
+    elif ran != expected:
+        entry["status"] = "failed"
+        entry["error"] = (
+            f"dbt ran {len(ran)} nodes, the plan has {len(expected)}: missing"
+            f" {sorted(expected - ran)[:5]}, extra {sorted(ran - expected)[:5]}"
         )
     else:
-        record["status"] = "ok"
+        entry["status"] = "ok"
     runner.say(
-        f"  {title}: {record['status']} in {measured.seconds:,.1f} s,"
+        f"  {label}: {entry['status']} in {measured.seconds:,.1f} s,"
         f" peak RSS {measured.peak_rss_bytes / 2**30:.2f} GiB"
-        + (f" -- {record['error']} (log {measured.log})" if record["status"] != "ok" else "")
+        + (f" -- {entry['error']} (log {measured.log})" if entry["status"] != "ok" else "")
     )
+
+
+def _run_results(runner: DbtRunner) -> dict:
+    try:
+        return runner.run_results()
+    except (OSError, ValueError):
+        return {"results": [], "elapsed_time": None}
+
+
+def build_once(runner: DbtRunner, plan: StagePlan, phase: str, record: dict, save) -> bool:
+    """dbt build as one invocation, what a user runs; the stage split from its run results."""
+    title = "full build" if phase == "full" else "incremental build"
+    runner.say(f"  {title}: dbt build (one invocation, {len(plan.nodes)} nodes) ...")
+    measured = runner.run(title, f"{phase}_build.log", "build")
+    record.update(measured.as_dict())
+    record["invocation"] = "single"
+    results = _run_results(runner)
+    record["stages"] = stage_split(
+        results["results"], plan, measured.started_epoch, measured.rss_samples
+    )
+    _judge(runner, title, record, measured, results, set(plan.nodes))
     save()
     return record["status"] == "ok"
 
@@ -311,46 +327,12 @@ def build_in_stages(runner: DbtRunner, plan: StagePlan, phase: str, record: dict
             **measured.as_dict(),
         }
         record["stages"].append(entry)
-        try:
-            results = runner.run_results()
-        except (OSError, ValueError):
-            results = {"results": [], "elapsed_time": None}
-        # hooks (operation.*) and exposures also appear in run_results; compare the nodes
-        ran = {
-            r["unique_id"]
-            for r in results["results"]
-            if r["unique_id"].split(".")[0] in BUILD_RESOURCE_TYPES
-        }
-        if results["results"]:
-            shutil.copy2(
-                runner.options.run_dir / "target" / "run_results.json",
-                Path(measured.log).with_suffix(".run_results.json"),
-            )
-        entry["dbt_elapsed_seconds"] = results.get("elapsed_time")
-        if entry["dbt_elapsed_seconds"] is not None:
-            entry["dbt_overhead_seconds"] = round(measured.seconds - results["elapsed_time"], 3)
+        results = _run_results(runner)
         entry["slowest_nodes"] = [
             [result["unique_id"].split(".", 2)[-1], round(result["execution_time"], 2)]
             for result in sorted(results["results"], key=lambda r: -r["execution_time"])[:5]
         ]
-        failures = [r["unique_id"] for r in results["results"] if r["status"] in ("error", "fail")]
-        expected = plan.unique_ids(stage.number)
-        if measured.succeeded and ran != expected:
-            entry["status"] = "failed"
-            entry["error"] = (
-                f"dbt ran {len(ran)} nodes, the plan has {len(expected)}: missing"
-                f" {sorted(expected - ran)[:5]}, extra {sorted(ran - expected)[:5]}"
-            )
-        elif not measured.succeeded:
-            entry["status"] = "failed"
-            entry["error"] = f"dbt exit code {measured.returncode}; failed: {failures[:5]}"
-        else:
-            entry["status"] = "ok"
-        runner.say(
-            f"  {label}: {entry['status']} in {measured.seconds:,.1f} s,"
-            f" peak RSS {measured.peak_rss_bytes / 2**30:.2f} GiB"
-            + (f" -- {entry['error']} (log {measured.log})" if entry["status"] != "ok" else "")
-        )
+        _judge(runner, label, entry, measured, results, plan.unique_ids(stage.number))
         save()
         if entry["status"] != "ok":
             record["status"] = "failed"
