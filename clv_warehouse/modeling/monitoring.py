@@ -13,7 +13,8 @@ with ``t`` the training share and ``s`` the scoring share of a bin. Each term is
 PSI >= 0; 0 means the same distribution. Bins:
 
 - numeric features: the distinct deciles of the training values (at most 9 edges, fewer when
-  values tie), intervals closed on the right, ``(-inf, e1], (e1, e2], ..., (ek, inf)``;
+  values tie; each edge a training value, the inverted CDF), intervals closed on the right,
+  ``(-inf, e1], (e1, e2], ..., (ek, inf)``;
 - text and boolean features: one bin per level seen in either sample;
 - missing values (both kinds): a bin of their own, when either sample has one.
 
@@ -95,11 +96,12 @@ def is_categorical(values: pd.Series) -> bool:
 
 
 def decile_edges(training: pd.Series) -> list[float]:
-    """The distinct deciles of the training values (missing values left out)."""
+    """The distinct deciles of the training values (missing values left out), each one a
+    training value: a count feature keeps integer edges."""
     values = pd.to_numeric(training, errors="raise").dropna().to_numpy(dtype=np.float64)
     if values.size == 0:
         return []
-    return [float(edge) for edge in np.unique(np.quantile(values, DECILES))]
+    return [float(edge) for edge in np.unique(np.quantile(values, DECILES, method="inverted_cdf"))]
 
 
 def _numeric_bins(values: pd.Series, edges: Sequence[float]) -> pd.Series:
