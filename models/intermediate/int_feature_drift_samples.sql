@@ -14,15 +14,13 @@ inputs as (
 
 ),
 
-{#-
-    The release's training rows. There is no versioned model release yet: the model that
-    produced the current predictions is the production fit of this build (python_models/
-    xgboost), trained on every training-eligible row whose label is complete
-    (clv_warehouse.modeling.tables.phase_rows('production')). When releases exist, select the
-    release's training cutoffs here; nothing else needs to change.
--#}
 release_training_rows as (
 
+    -- The release's training rows. There is no versioned model release yet: the model that
+    -- produced the current predictions is this build's production fit (python_models/xgboost),
+    -- trained on every training-eligible row whose label is complete
+    -- (clv_warehouse.modeling.tables.phase_rows('production')). When releases exist, select
+    -- the release's training cutoffs here; nothing else needs to change.
     select
         'training' as sample_role,
         inputs.*

@@ -69,8 +69,10 @@ final as (
         cast(metric_values.actual_revenue / nullif(metric_values.predicted_revenue, 0) as double)
             as realized_to_predicted_ratio,
         coalesce(
-            not (metric_values.actual_revenue / nullif(metric_values.predicted_revenue, 0)
-                between 0.8 and 1.25),
+            not (
+                metric_values.actual_revenue / nullif(metric_values.predicted_revenue, 0)
+                between 0.8 and 1.25
+            ),
             true
         ) as is_total_out_of_band,
 
