@@ -40,6 +40,10 @@ MARTS = (
 )
 
 
+# The drifted key features one WARNING line names (largest PSI first); the rest are counted.
+DRIFT_WARNING_FEATURES = 5
+
+
 @dataclass(frozen=True)
 class MetricRow:
     """One model's backtest figures, as marts.backtest_metrics has them."""
@@ -346,8 +350,8 @@ def format_metrics(summary: WarehouseSummary) -> list[str]:
 
 def format_monitoring(summary: WarehouseSummary) -> list[str]:
     """The latest earlier run checked against what customers then spent, the feature drift,
-    and a WARNING for the primary model's total outside [0.8, 1.25] and for every key feature
-    whose PSI is above 0.25. Nothing when the warehouse has no monitoring marts."""
+    a WARNING for the primary model's total outside [0.8, 1.25] and one naming the key
+    features whose PSI is above 0.25. Nothing when the warehouse has no monitoring marts."""
     lines = []
     if summary.monitoring is not None and not summary.monitoring:
         lines.append(
@@ -388,13 +392,19 @@ def format_monitoring(summary: WarehouseSummary) -> list[str]:
             f"  drift       {len(summary.drift)} features ({keys} key), {drifted} with PSI > 0.25;"
             f" largest {top.feature_name} {top.psi:.3f} (marts.feature_drift)"
         )
-        for row in summary.drift:
-            if row.is_key_feature and row.is_drifted:
-                lines.append(
-                    f"  WARNING     key feature {row.feature_name} (importance rank"
-                    f" {row.importance_rank}) drifted: PSI {row.psi:.2f} > 0.25 between the"
-                    " training rows and the scoring cutoff (marts.feature_drift)"
-                )
+        drifted_keys = [row for row in summary.drift if row.is_key_feature and row.is_drifted]
+        if drifted_keys:
+            shown = ", ".join(
+                f"{row.feature_name} {row.psi:.2f} (rank {row.importance_rank})"
+                for row in drifted_keys[:DRIFT_WARNING_FEATURES]
+            )
+            more = len(drifted_keys) - DRIFT_WARNING_FEATURES
+            lines.append(
+                f"  WARNING     {len(drifted_keys)} key feature(s) drifted, PSI > 0.25 between the"
+                f" training rows and the scoring cutoff: {shown}"
+                + (f" and {more} more" if more > 0 else "")
+                + " (marts.feature_drift)"
+            )
     return lines
 
 

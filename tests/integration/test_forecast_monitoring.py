@@ -21,6 +21,8 @@ HORIZON = 30
 FIRST_AS_OF, SECOND_AS_OF = "2021-05-01", "2021-07-01"
 QUICK = {
     "horizon_days": HORIZON,
+    "snapshot_count": 3,
+    "snapshot_span_days": 0,
     "xgboost_search_candidates": 1,
     "xgboost_max_rounds": 30,
     "shap_sample_rows": 500,

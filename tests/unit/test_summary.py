@@ -144,7 +144,7 @@ def test_the_band_is_inclusive_and_an_undefined_ratio_warns(ratio, warns):
     assert any("WARNING" in line for line in lines) == warns
 
 
-def test_drift_warns_for_each_drifted_key_feature_only():
+def test_drift_warns_once_naming_the_drifted_key_features_only():
     drift = [
         DriftRow("revenue_last_90d", 0.41, 2, True, True),
         DriftRow("store_id", 0.33, 30, False, True),
@@ -156,7 +156,20 @@ def test_drift_warns_for_each_drifted_key_feature_only():
         " (marts.feature_drift)" in lines
     )
     warnings = [line for line in lines if "WARNING" in line]
+    assert warnings == [
+        "  WARNING     1 key feature(s) drifted, PSI > 0.25 between the training rows and the"
+        " scoring cutoff: revenue_last_90d 0.41 (rank 2) (marts.feature_drift)"
+    ]
+
+
+def test_many_drifted_key_features_are_one_line():
+    drift = [DriftRow(f"f{k}", 2.0 - k / 10, k, True, True) for k in range(1, 9)]
+    warnings = [line for line in format_monitoring(_summary(drift=drift)) if "WARNING" in line]
     assert len(warnings) == 1
-    assert (
-        "key feature revenue_last_90d (importance rank 2) drifted: PSI 0.41 > 0.25" in (warnings[0])
-    )
+    assert "8 key feature(s) drifted" in warnings[0]
+    assert "f5 1.50 (rank 5) and 3 more (marts.feature_drift)" in warnings[0]
+
+
+def test_no_drift_warning_when_key_features_are_stable():
+    drift = [DriftRow("frequency", 0.05, 1, True, False)]
+    assert not [line for line in format_monitoring(_summary(drift=drift)) if "WARNING" in line]
