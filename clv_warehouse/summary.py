@@ -27,6 +27,9 @@ MARTS = (
     "backtest_calibration",
     "feature_importance",
     "customer_prediction_drivers",
+    "forecast_monitoring",
+    "forecast_monitoring_deciles",
+    "feature_drift",
     "customer_spend_levels",
     "spend_level_transitions",
     "spend_level_revenue",
@@ -35,6 +38,10 @@ MARTS = (
     "insiders",
     "insiders_summary",
 )
+
+
+# The drifted key features one WARNING line names (largest PSI first); the rest are counted.
+DRIFT_WARNING_FEATURES = 5
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,37 @@ class ModelRunRow:
 
 
 @dataclass(frozen=True)
+class MonitoringRow:
+    """One model's forecast of an earlier run, against what customers then spent
+    (marts.forecast_monitoring)."""
+
+    cutoff_date: str
+    horizon_end_date: str
+    model_name: str
+    is_primary_model: bool
+    n_customers: int
+    predicted_revenue: float
+    realized_revenue: float
+    realized_to_predicted_ratio: float | None
+    is_total_out_of_band: bool
+    normalized_gini: float | None
+    decile_mape: float | None
+    interval_coverage_80: float | None
+    auc: float | None
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """One model feature's population stability index (marts.feature_drift)."""
+
+    feature_name: str
+    psi: float
+    importance_rank: int | None
+    is_key_feature: bool
+    is_drifted: bool
+
+
+@dataclass(frozen=True)
 class CutoffRow:
     cutoff_date: str
     cutoff_role: str
@@ -97,6 +135,10 @@ class WarehouseSummary:
     backtest_cutoff: str | None = None
     metrics: list[MetricRow] = field(default_factory=list)
     model_runs: list[ModelRunRow] = field(default_factory=list)
+    # None: the warehouse has no such mart (built before monitoring existed)
+    monitoring: list[MonitoringRow] | None = None
+    monitored_runs: int = 0
+    drift: list[DriftRow] | None = None
 
 
 def _existing_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -189,6 +231,7 @@ def read_summary(warehouse_path: Path) -> WarehouseSummary:
                     """
                 ).fetchall()
             ]
+        monitoring, monitored_runs, drift = _read_monitoring(con, existing)
     return WarehouseSummary(
         warehouse_path=warehouse_path,
         input_layout=layout,
@@ -210,7 +253,53 @@ def read_summary(warehouse_path: Path) -> WarehouseSummary:
         backtest_cutoff=backtest_cutoff,
         metrics=metrics,
         model_runs=runs,
+        monitoring=monitoring,
+        monitored_runs=monitored_runs,
+        drift=drift,
     )
+
+
+def _read_monitoring(
+    con: duckdb.DuckDBPyConnection, existing: set[str]
+) -> tuple[list[MonitoringRow] | None, int, list[DriftRow] | None]:
+    """The latest monitored run's rows, how many runs are monitored, and the feature drift."""
+    monitoring, monitored_runs, drift = None, 0, None
+    if "forecast_monitoring" in existing:
+        monitored_runs = con.execute(
+            "select count(distinct run_id) from marts.forecast_monitoring"
+        ).fetchone()[0]
+        monitoring = [
+            MonitoringRow(*row)
+            for row in con.execute(
+                """
+                with latest as (
+                    select run_id from marts.forecast_monitoring
+                    order by cutoff_date desc, run_started_at desc, run_id
+                    limit 1
+                )
+                select cast(cutoff_date as varchar), cast(horizon_end_date as varchar),
+                       model_name, is_primary_model, n_customers, predicted_revenue,
+                       realized_revenue, realized_to_predicted_ratio, is_total_out_of_band,
+                       normalized_gini, decile_mape, interval_coverage_80, auc
+                from marts.forecast_monitoring
+                where run_id in (select run_id from latest)
+                order by
+                    case model_name when 'naive' then 1 when 'btyd' then 2 else 3 end
+                """
+            ).fetchall()
+        ]
+    if "feature_drift" in existing:
+        drift = [
+            DriftRow(*row)
+            for row in con.execute(
+                """
+                select feature_name, psi, importance_rank, is_key_feature, is_drifted
+                from marts.feature_drift
+                order by psi desc, feature_name
+                """
+            ).fetchall()
+        ]
+    return monitoring, monitored_runs, drift
 
 
 def _number(value: float | None, spec: str) -> str:
@@ -259,6 +348,66 @@ def format_metrics(summary: WarehouseSummary) -> list[str]:
     return lines
 
 
+def format_monitoring(summary: WarehouseSummary) -> list[str]:
+    """The latest earlier run checked against what customers then spent, the feature drift,
+    a WARNING for the primary model's total outside [0.8, 1.25] and one naming the key
+    features whose PSI is above 0.25. Nothing when the warehouse has no monitoring marts."""
+    lines = []
+    if summary.monitoring is not None and not summary.monitoring:
+        lines.append(
+            f"  monitoring  none yet: no earlier scoring run's {summary.horizon_days}-day horizon"
+            " has passed (build a later as-of date; marts.forecast_monitoring)"
+        )
+    elif summary.monitoring:
+        first = summary.monitoring[0]
+        lines += [
+            f"  monitoring  run of {first.cutoff_date}, horizon to {first.horizon_end_date}:"
+            f" realized vs predicted ({summary.monitored_runs:,} run(s) monitored,"
+            " marts.forecast_monitoring)",
+            f"              {'model':<14}{'customers':>10}{'predicted':>13}{'realized':>13}"
+            f"{'ratio':>7}{'Gini':>7}{'dMAPE':>7}{'in80%':>7}{'AUC':>7}",
+        ]
+        for m in summary.monitoring:
+            lines.append(
+                f"              {m.model_name:<14}{m.n_customers:>10,}"
+                f"{m.predicted_revenue:>13,.0f}{m.realized_revenue:>13,.0f}"
+                f"{_number(m.realized_to_predicted_ratio, '.3f'):>7}"
+                f"{_number(m.normalized_gini, '.3f'):>7}{_number(m.decile_mape, '.3f'):>7}"
+                f"{_number(m.interval_coverage_80, '.3f'):>7}{_number(m.auc, '.3f'):>7}"
+            )
+        for m in summary.monitoring:
+            if m.is_primary_model and m.is_total_out_of_band:
+                lines.append(
+                    f"  WARNING     {m.model_name} (the primary model) forecast"
+                    f" {m.predicted_revenue:,.0f} for the run of {m.cutoff_date}; customers spent"
+                    f" {m.realized_revenue:,.0f} (realized / predicted"
+                    f" {_number(m.realized_to_predicted_ratio, '.2f')}), outside [0.8, 1.25]"
+                    " (marts.forecast_monitoring)"
+                )
+    if summary.drift:
+        top = summary.drift[0]
+        keys = sum(row.is_key_feature for row in summary.drift)
+        drifted = sum(row.is_drifted for row in summary.drift)
+        lines.append(
+            f"  drift       {len(summary.drift)} features ({keys} key), {drifted} with PSI > 0.25;"
+            f" largest {top.feature_name} {top.psi:.3f} (marts.feature_drift)"
+        )
+        drifted_keys = [row for row in summary.drift if row.is_key_feature and row.is_drifted]
+        if drifted_keys:
+            shown = ", ".join(
+                f"{row.feature_name} {row.psi:.2f} (rank {row.importance_rank})"
+                for row in drifted_keys[:DRIFT_WARNING_FEATURES]
+            )
+            more = len(drifted_keys) - DRIFT_WARNING_FEATURES
+            lines.append(
+                f"  WARNING     {len(drifted_keys)} key feature(s) drifted, PSI > 0.25 between the"
+                f" training rows and the scoring cutoff: {shown}"
+                + (f" and {more} more" if more > 0 else "")
+                + " (marts.feature_drift)"
+            )
+    return lines
+
+
 def format_summary(summary: WarehouseSummary, input_path: str | None = None) -> str:
     """The summary as the lines printed after a build."""
     check = "reconciled" if summary.is_reconciled else "NOT RECONCILED"
@@ -297,6 +446,7 @@ def format_summary(summary: WarehouseSummary, input_path: str | None = None) -> 
     else:
         lines.append("  cutoffs     none: the data does not span one cutoff")
     lines += format_metrics(summary)
+    lines += format_monitoring(summary)
     lines.append("  marts       schema marts, rows:")
     names = list(summary.mart_rows)
     for index in range(0, len(names), 2):

@@ -405,7 +405,7 @@ def backtest_metric_table(outcomes: pd.DataFrame) -> pd.DataFrame:
         reference = None
         for model_name, group in at_cutoff.groupby("model_name", sort=True):
             group = group.sort_values("customer_id", kind="stable")
-            rows.append(_judged(cutoff, model_name, False, group))
+            rows.append(judge_forecast(cutoff, model_name, False, group))
             reference = group
         ids = reference["customer_id"].astype(str).to_numpy()
         forecasts = judged.reference_forecasts(
@@ -414,11 +414,14 @@ def backtest_metric_table(outcomes: pd.DataFrame) -> pd.DataFrame:
             ids,
         )
         for name in REFERENCE_MODELS:
-            rows.append(_judged(cutoff, name, True, forecasts[name].assign(customer_id=ids)))
+            rows.append(judge_forecast(cutoff, name, True, forecasts[name].assign(customer_id=ids)))
     return typed(pd.DataFrame(rows), METRIC_TYPES)
 
 
-def _judged(cutoff, model_name: str, is_reference: bool, group: pd.DataFrame) -> dict:
+def judge_forecast(cutoff, model_name: str, is_reference: bool, group: pd.DataFrame) -> dict:
+    """One metrics row of one model's forecast at one cutoff (``group``: one row per customer
+    with the forecast columns, actual_revenue and actual_has_purchase); also what forecast
+    monitoring scores each earlier run with (clv_warehouse.modeling.monitoring)."""
     spend = [c for c in judged.FORECAST_COLUMNS if c.startswith("spend_if_purchase")]
     frame = group.assign(
         customer_id=group["customer_id"].astype(str),

@@ -154,3 +154,11 @@
 {% macro default__clv_date_part(part, expression) -%}
     date_part('{{ "doy" if part == "dayofyear" else part }}', {{ expression }})
 {%- endmacro %}
+
+{#- True when a double is a number (not NaN, not infinite); null stays null. -#}
+{% macro clv_is_finite(expression) -%}
+    {{ return(adapter.dispatch('clv_is_finite', 'clv_warehouse')(expression)) }}
+{%- endmacro %}
+{% macro default__clv_is_finite(expression) -%}
+    isfinite({{ expression }})
+{%- endmacro %}

@@ -3,11 +3,16 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from clv_warehouse.summary import (
     CutoffRow,
+    DriftRow,
     ModelRunRow,
+    MonitoringRow,
     WarehouseSummary,
     format_metrics,
+    format_monitoring,
     format_summary,
 )
 
@@ -81,3 +86,90 @@ def test_summary_warns_when_the_primary_model_total_is_out_of_band():
     assert len(warnings) == 1
     assert "xgboost (the primary model) predicted 1.93x" in warnings[0]
     assert "outside [0.8, 1.25]" in warnings[0]
+
+
+def _monitored(model_name: str, ratio: float | None, *, primary: bool = False) -> MonitoringRow:
+    predicted = 100_000.0
+    realized = predicted * ratio if ratio is not None else 0.0
+    return MonitoringRow(
+        cutoff_date="1998-01-01",
+        horizon_end_date="1998-04-01",
+        model_name=model_name,
+        is_primary_model=primary,
+        n_customers=23_502,
+        predicted_revenue=predicted,
+        realized_revenue=realized,
+        realized_to_predicted_ratio=ratio,
+        is_total_out_of_band=ratio is None or not 0.8 <= ratio <= 1.25,
+        normalized_gini=0.61,
+        decile_mape=0.2,
+        interval_coverage_80=0.79,
+        auc=0.8,
+    )
+
+
+def test_monitoring_says_in_one_line_that_no_horizon_has_passed_yet():
+    lines = format_monitoring(_summary(monitoring=[], drift=[]))
+    assert lines == [
+        "  monitoring  none yet: no earlier scoring run's 90-day horizon has passed"
+        " (build a later as-of date; marts.forecast_monitoring)"
+    ]
+    assert lines[0] in format_summary(_summary(monitoring=[], drift=[]))
+
+
+def test_no_monitoring_lines_for_a_warehouse_without_the_marts():
+    assert format_monitoring(_summary()) == []
+
+
+def test_monitoring_warns_when_the_primary_total_leaves_the_band():
+    rows = [
+        _monitored("naive", 0.5),
+        _monitored("btyd", 1.02),
+        _monitored("xgboost", 1.31, primary=True),
+    ]
+    lines = format_monitoring(_summary(monitoring=rows, monitored_runs=1))
+    assert "monitoring  run of 1998-01-01, horizon to 1998-04-01" in lines[0]
+    assert any(line.lstrip().startswith("xgboost") and "1.310" in line for line in lines)
+    warnings = [line for line in lines if "WARNING" in line]
+    assert len(warnings) == 1, "only the primary model's total warns"
+    assert "xgboost (the primary model) forecast 100,000" in warnings[0]
+    assert "realized / predicted 1.31), outside [0.8, 1.25]" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("ratio", "warns"), [(0.8, False), (1.25, False), (0.79, True), (None, True)]
+)
+def test_the_band_is_inclusive_and_an_undefined_ratio_warns(ratio, warns):
+    lines = format_monitoring(_summary(monitoring=[_monitored("xgboost", ratio, primary=True)]))
+    assert any("WARNING" in line for line in lines) == warns
+
+
+def test_drift_warns_once_naming_the_drifted_key_features_only():
+    drift = [
+        DriftRow("revenue_last_90d", 0.41, 2, True, True),
+        DriftRow("store_id", 0.33, 30, False, True),
+        DriftRow("frequency", 0.12, 1, True, False),
+    ]
+    lines = format_monitoring(_summary(monitoring=[], drift=drift))
+    assert (
+        "  drift       3 features (2 key), 2 with PSI > 0.25; largest revenue_last_90d 0.410"
+        " (marts.feature_drift)" in lines
+    )
+    warnings = [line for line in lines if "WARNING" in line]
+    assert warnings == [
+        "  WARNING     1 key feature(s) drifted, PSI > 0.25 between the training rows and the"
+        " scoring cutoff: revenue_last_90d 0.41 (rank 2) (marts.feature_drift)"
+    ]
+
+
+def test_many_drifted_key_features_are_one_line():
+    drift = [DriftRow(f"f{k}", 2.0 - k / 10, k, True, True) for k in range(1, 9)]
+    warnings = [line for line in format_monitoring(_summary(drift=drift)) if "WARNING" in line]
+    assert len(warnings) == 1
+    assert "8 key feature(s) drifted" in warnings[0]
+    assert "f5 1.50 (rank 5) and 3 more (marts.feature_drift)" in warnings[0]
+
+
+def test_no_drift_warning_when_key_features_are_stable():
+    drift = [DriftRow("frequency", 0.05, 1, True, False)]
+    assert not [line for line in format_monitoring(_summary(drift=drift)) if "WARNING" in line]
