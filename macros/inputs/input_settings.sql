@@ -158,3 +158,12 @@
 {% macro clv_max_training_cutoffs() %}
     {{ return(60) }}
 {% endmacro %}
+
+{% macro clv_primary_model() %}
+    {#- The model levels, segments, lists and the summary's warnings follow (var primary_model). -#}
+    {%- set primary_model = var('primary_model') -%}
+    {%- if primary_model not in ['naive', 'btyd', 'xgboost'] -%}
+        {{ exceptions.raise_compiler_error("var primary_model must be naive, btyd or xgboost, got '" ~ primary_model ~ "'") }}
+    {%- endif -%}
+    {{ return(primary_model) }}
+{% endmacro %}

@@ -5,10 +5,9 @@
     bootstrap interval, decile MAPE, randomized-PIT interval coverage, AUC; see
     clv_warehouse.modeling.monitoring). Empty until such a run exists.
 -#}
-{%- set primary_model = var('primary_model') -%}
-{%- if primary_model not in ['naive', 'btyd', 'xgboost'] -%}
-    {{ exceptions.raise_compiler_error("var primary_model must be naive, btyd or xgboost, got '" ~ primary_model ~ "'") }}
-{%- endif %}
+{%- set primary_model = clv_primary_model() -%}
+{%- set total_ratio_band = clv_total_ratio_band() -%}
+{%- set realized_ratio = 'metric_values.actual_revenue / nullif(metric_values.predicted_revenue, 0)' %}
 
 with
 
@@ -66,13 +65,9 @@ final as (
         cast(metric_values.n_customers as bigint) as n_customers,
         cast(metric_values.predicted_revenue as double) as predicted_revenue,
         cast(metric_values.actual_revenue as double) as realized_revenue,
-        cast(metric_values.actual_revenue / nullif(metric_values.predicted_revenue, 0) as double)
-            as realized_to_predicted_ratio,
+        cast({{ realized_ratio }} as double) as realized_to_predicted_ratio,
         coalesce(
-            not (
-                metric_values.actual_revenue / nullif(metric_values.predicted_revenue, 0)
-                between 0.8 and 1.25
-            ),
+            not ({{ realized_ratio }} between {{ total_ratio_band[0] }} and {{ total_ratio_band[1] }}),
             true
         ) as is_total_out_of_band,
 

@@ -8,7 +8,7 @@
     customers spent is flagged (is_backtest_total_out_of_band) and the summary warns: levels,
     segments and the Insiders list would all inherit that bias.
 -#}
-{%- set total_ratio_band = (0.8, 1.25) -%}
+{%- set total_ratio_band = clv_total_ratio_band() -%}
 with
 
 predictions as (
@@ -204,7 +204,7 @@ final as (
         metric_values.auc as backtest_auc,
 
         -- flags
-        scored.model_name = {{ clv_quote(var('primary_model')) }} as is_primary_model,
+        scored.model_name = {{ clv_quote(clv_primary_model()) }} as is_primary_model,
         case
             when metric_values.model_name is null then null
             when metric_values.revenue_ratio between {{ total_ratio_band[0] }} and {{ total_ratio_band[1] }} then false

@@ -9,10 +9,7 @@
                           missed_opportunity_top_share by predicted revenue
     primary_segment picks the first that applies in that order, else 'other'.
 -#}
-{%- set primary_model = var('primary_model') -%}
-{%- if primary_model not in ['naive', 'btyd', 'xgboost'] -%}
-    {{ exceptions.raise_compiler_error("var primary_model must be naive, btyd or xgboost, got '" ~ primary_model ~ "'") }}
-{%- endif -%}
+{%- set primary_model = clv_primary_model() -%}
 
 with
 
@@ -39,7 +36,7 @@ cutoffs as (
 customer_levels as (
 
     select * from {{ ref('customer_spend_levels') }}
-    where cutoff_role = 'scoring' and model_name = '{{ primary_model }}'
+    where cutoff_role = 'scoring' and model_name = {{ clv_quote(primary_model) }}
 
 ),
 
@@ -68,7 +65,7 @@ forecast as (
     left join predictions as baseline
         on primary_model.customer_id = baseline.customer_id
         and baseline.model_name = 'btyd'
-    where primary_model.model_name = '{{ primary_model }}'
+    where primary_model.model_name = {{ clv_quote(primary_model) }}
 
 ),
 
