@@ -2,6 +2,11 @@
 
     clv build [--layout cdnow|online_retail|generic] [--input PATH] [--as-of YYYY-MM-DD]
               [--warehouse PATH] [-- extra dbt arguments]
+    clv train  (the same as build: every model fitted and backtested; keeps a model release)
+    clv score [--release ID] [same options as build]
+                                  (the daily job: new files, features at the new scoring
+                                   cutoff, the latest release applied; no search, no fit)
+    clv releases [--warehouse PATH]
     clv summary [--warehouse PATH]
     clv sql "select ..."          (read-only query of the warehouse file, nothing else)
     clv publish [--warehouse PATH] [--to PATH]
@@ -40,7 +45,6 @@ from pathlib import Path
 
 import duckdb
 
-from clv_warehouse.artifacts import export_models
 from clv_warehouse.build_checks import check_build_environment
 from clv_warehouse.connections import WarehouseBusy, check_not_held, connect_read_only
 from clv_warehouse.dashboards import DefinitionError, ProvisionError, provision
@@ -56,6 +60,7 @@ from clv_warehouse.project import (
     run_dbt,
 )
 from clv_warehouse.publish import PublishError, default_published_path, publish
+from clv_warehouse.release_store import ReleaseError, find_release, keep_release, list_releases
 from clv_warehouse.summary import format_summary, read_summary
 from clv_warehouse.synthetic import SYNTHETIC_LAYOUTS, Parameters, append_day, generate
 
@@ -80,7 +85,22 @@ def _settings(args: argparse.Namespace) -> BuildSettings:
     )
 
 
+# The models a score build leaves as the release's training build made them: the backtest
+# and the release's feature importance do not change until the next `clv train`.
+TRAIN_ONLY_MODELS = (
+    "int_customer_rfm_at_training_end",
+    "int_backtest_outcomes",
+    "backtest_metric_values",
+    "backtest_metrics",
+    "backtest_calibration",
+    "backtest_level_accuracy",
+    "xgboost_feature_importance",
+    "feature_importance",
+)
+
+
 def _build(args: argparse.Namespace) -> int:
+    """clv build / clv train: the full build, then keep the release it made."""
     settings = _settings(args)
     input_path = settings.resolved_input_path()
     check_build_environment(settings.layout)
@@ -99,23 +119,114 @@ def _build(args: argparse.Namespace) -> int:
         )
         dbt_args.append("--full-refresh")
     started = time.perf_counter()
-    result = run_dbt(["build", *dbt_args], settings)
+    result = run_dbt(["build", *dbt_args], settings, extra_env={"CLV_JOB": "train"})
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        print(
-            f"\ndbt build failed (exit code {result.returncode}) after {elapsed:.0f} s;"
-            " the first error above says which file, row or column to fix.",
-            file=sys.stderr,
-        )
-        return result.returncode
+        return _build_failed("train", result.returncode, elapsed)
     warehouse = settings.absolute_warehouse_path()
     summary = read_summary(warehouse)
     print(format_summary(summary, str(input_path)))
-    exported = export_models(warehouse, warehouse.parent / "models")
-    if exported:
-        print(f"  models      {exported[0].parent}/ ({len(exported)} XGBoost boosters as JSON)")
+    release, is_new = keep_release(warehouse, warehouse.parent / "models")
+    print(
+        f"  release     {release.release_id} ({'new' if is_new else 'unchanged'}; trained"
+        f" through {release.training_end_date}; files in"
+        f" {warehouse.parent / 'models' / release.release_id}/)"
+    )
     print(f"  built in    {elapsed:.1f} s")
     return 0 if summary.is_reconciled else 1
+
+
+def _build_failed(job: str, returncode: int, elapsed: float) -> int:
+    print(
+        f"\ndbt {job} build failed (exit code {returncode}) after {elapsed:.0f} s;"
+        " the first error above says which file, row, column or setting to fix.",
+        file=sys.stderr,
+    )
+    return returncode
+
+
+def _score(args: argparse.Namespace) -> int:
+    """clv score: apply the latest (or named) release at the new scoring cutoff."""
+    settings = _settings(args)
+    input_path = settings.resolved_input_path()
+    check_build_environment(settings.layout)
+    warehouse = settings.absolute_warehouse_path()
+    check_not_held(warehouse)
+    if not warehouse.exists():
+        raise ReleaseError(f"no warehouse at {warehouse}: run `clv train` (or `clv build`) first")
+    release = find_release(warehouse, args.release)
+    loaded = files_of_another_input(settings)
+    if loaded:
+        raise ReleaseError(
+            f"the warehouse {warehouse} holds another input ({loaded[0]}): a release applies"
+            " only to the data it was trained on; run `clv train` on this input"
+        )
+    print(
+        f"Scoring {input_path} ({settings.layout} layout) with {release.release_id}"
+        f" (trained {release.trained_at} through {release.training_end_date})",
+        flush=True,
+    )
+    started = time.perf_counter()
+    result = run_dbt(
+        # unit tests check the code, which a training build of the same project checked
+        [
+            "build",
+            "--exclude",
+            *TRAIN_ONLY_MODELS,
+            "--exclude-resource-type",
+            "unit_test",
+            *args.dbt_args,
+        ],
+        settings,
+        extra_env={
+            "CLV_JOB": "score",
+            "CLV_RELEASE_ID": release.release_id,
+            "CLV_RELEASE_TRAINING_END_DATE": release.training_end_date,
+        },
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        mismatch = release_refusal(PROJECT_DIR / "target" / "run_results.json")
+        if mismatch:
+            print(f"clv score: {mismatch}", file=sys.stderr)
+        return _build_failed("score", result.returncode, elapsed)
+    summary = read_summary(warehouse)
+    print(format_summary(summary, str(input_path)))
+    print(
+        f"  release     {release.release_id} (applied; trained through {release.training_end_date})"
+    )
+    print(f"  scored in   {elapsed:.1f} s")
+    return 0 if summary.is_reconciled else 1
+
+
+def release_refusal(run_results: Path) -> str | None:
+    """The release's refusal, one line, when a score build failed on one."""
+    try:
+        results = json.loads(run_results.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return None
+    for result in results:
+        message = str(result.get("message") or "")
+        if "ReleaseMismatch" in message:
+            return one_line(message.split("ReleaseMismatch:", 1)[-1])
+    return None
+
+
+def _releases(args: argparse.Namespace) -> int:
+    path = _built_warehouse(args)
+    if path is None:
+        return 2
+    releases = list_releases(path)
+    if not releases:
+        print(f"No model release in {path}: run `clv train` (or `clv build`).")
+        return 0
+    for release in releases:
+        print(
+            f"{release.release_id}  trained {release.trained_at}  through"
+            f" {release.training_end_date}  backtest {release.backtest_cutoff_date}"
+            f"  {len(release.training_cutoffs)} cutoffs  {len(release.features)} features"
+        )
+    return 0
 
 
 def _built_warehouse(args: argparse.Namespace) -> Path | None:
@@ -299,6 +410,25 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("dbt_args", nargs="*", help="extra dbt build arguments, after --")
     build.set_defaults(handler=_build)
 
+    train = commands.add_parser(
+        "train", help="the same as build: fit and backtest every model, keep a model release"
+    )
+    score = commands.add_parser(
+        "score", help="daily: new files, features at the new scoring cutoff, the latest release"
+    )
+    score.add_argument("--release", help="the release to apply (default: the latest)")
+    for command, handler in ((train, _build), (score, _score)):
+        command.add_argument("--layout", choices=LAYOUTS, help="input layout (CLV_INPUT_LAYOUT)")
+        command.add_argument("--input", help="input file or glob (CLV_INPUT_PATH)")
+        command.add_argument("--as-of", help="as-of date YYYY-MM-DD (CLV_AS_OF_DATE)")
+        command.add_argument("--warehouse", help="DuckDB file to write (CLV_DUCKDB_PATH)")
+        command.add_argument("dbt_args", nargs="*", help="extra dbt build arguments, after --")
+        command.set_defaults(handler=handler)
+
+    releases = commands.add_parser("releases", help="list the model releases, newest first")
+    releases.add_argument("--warehouse", help="DuckDB file to read (CLV_DUCKDB_PATH)")
+    releases.set_defaults(handler=_releases, layout=None)
+
     summary = commands.add_parser("summary", help="print the summary of a built warehouse")
     summary.add_argument("--warehouse", help="DuckDB file to read (CLV_DUCKDB_PATH)")
     summary.set_defaults(handler=_summary, layout=None)
@@ -451,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # more to print; point stdout at /dev/null so the exit does not fail to flush.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except WarehouseBusy as error:
+    except (WarehouseBusy, ReleaseError) as error:
         print(f"clv {args.command}: {error}", file=sys.stderr)
         return 1
     except ValueError as error:

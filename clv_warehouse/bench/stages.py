@@ -36,7 +36,8 @@ STAGES = (
         3,
         "features",
         "customers, cutoffs, int_customer_features_at_cutoffs, int_customer_labels_at_cutoffs,"
-        " customer_rfm, customer_features, training_snapshots, cohort_retention",
+        " int_customer_rfm_at_training_end, customer_rfm, customer_features, training_snapshots,"
+        " cohort_retention",
     ),
     Stage(
         4,
@@ -58,7 +59,11 @@ STAGE_NUMBERS = tuple(stage.number for stage in STAGES)
 
 _STAGE_1_MODELS = {"int_transaction_lines_unioned", "int_transaction_lines_audited"}
 _STAGE_2_MODELS = {"int_orders_grouped_to_days", "int_customer_items_first_seen"}
-_STAGE_3_MODELS = {"int_customer_features_at_cutoffs", "int_customer_labels_at_cutoffs"}
+_STAGE_3_MODELS = {
+    "int_customer_features_at_cutoffs",
+    "int_customer_labels_at_cutoffs",
+    "int_customer_rfm_at_training_end",
+}
 # int_naive_predictions is a baseline (last horizon's revenue); int_model_inputs joins the
 # BG/NBD outputs to the features, so it cannot be built before stage 4.
 _STAGE_4_MODELS = {"int_naive_predictions"}

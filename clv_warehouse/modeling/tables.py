@@ -59,6 +59,7 @@ BTYD_FIT_TYPES = {
     "fit_seconds": FLOAT,
     "horizon_days": COUNT,
     "model_version": TEXT,
+    "fitted_at_date": DATE,
 }
 BTYD_PREDICTION_TYPES = {
     "cutoff_date": DATE,
@@ -190,14 +191,22 @@ def btyd_model_version(fit: btyd.BtydFit) -> str | None:
     return f"lifetimes-{lifetimes.__version__}+{digest[:12]}"
 
 
-def btyd_fit_table(rfm: pd.DataFrame, settings: BtydSettings) -> pd.DataFrame:
+def btyd_fit_table(
+    rfm: pd.DataFrame, settings: BtydSettings, scoring_rfm: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per cutoff: both models fitted on that cutoff's RFM summary, with diagnostics.
 
     ``rfm`` is marts.customer_rfm (cutoff_date, cutoff_role, frequency, recency, T,
-    monetary_value in days).
+    monetary_value in days). ``scoring_rfm``, when given, is the summary the scoring cutoff's
+    production fit is fitted on instead: int_customer_rfm_at_training_end, whose
+    training_end_date becomes the row's fitted_at_date.
     """
     rows = []
     for (cutoff, role), group in rfm.groupby(["cutoff_date", "cutoff_role"], sort=True):
+        fitted_at = cutoff
+        if role == "scoring" and scoring_rfm is not None:
+            group = scoring_rfm.sort_values("customer_id", kind="stable", ignore_index=True)
+            fitted_at = group["training_end_date"].iloc[0] if len(group) else cutoff
         fit = btyd.fit_btyd(group, settings)
         record = fit.as_record()
         record["bgnbd_attempts"] = json.dumps(record["bgnbd_attempts"])
@@ -209,6 +218,7 @@ def btyd_fit_table(rfm: pd.DataFrame, settings: BtydSettings) -> pd.DataFrame:
                 **record,
                 "horizon_days": settings.horizon_days,
                 "model_version": btyd_model_version(fit),
+                "fitted_at_date": fitted_at,
             }
         )
     return typed(pd.DataFrame(rows, columns=list(BTYD_FIT_TYPES)), BTYD_FIT_TYPES)

@@ -2,8 +2,12 @@
     One row per customer per distinct product, store and country they bought, with the first
     day they bought it. "Distinct products as of a cutoff" is then a count of rows whose
     first_seen_date is before the cutoff, without rescanning the lines.
-    Incremental like int_orders_grouped_to_days: customers with newly classified lines are
-    recomputed whole.
+
+    Incremental: kept lines are only ever added (an input change that would remove one stops
+    the audit's incremental load), so a first-seen date can only move earlier. A build reads
+    the lines classified since this table was built, not the history of the customers they
+    touch: their items' first days are merged with the rows this table holds for those
+    customers (at 100M lines the rescan took 45 s of a 66 s stage).
 -#}
 {{ config(
     materialized='incremental',
@@ -12,10 +16,12 @@
     on_schema_change='fail',
 ) }}
 {%- set item_columns = {'product': 'product_id', 'store': 'store_id', 'country': 'country'} %}
-{#- kept purchase lines (on an incremental build, of customers with newly classified lines) -#}
+{#- kept purchase lines (on an incremental build, those classified since it last ran) -#}
 {%- set conditions = ['is_kept', 'not is_return'] -%}
 {%- if is_incremental() -%}
-    {%- do conditions.append('customer_id in (' ~ clv_customers_classified_since(this) ~ ')') -%}
+    {%- do conditions.append(
+        "classified_at > coalesce((select max(classified_through) from " ~ this
+        ~ "), cast('-infinity' as timestamp))") -%}
 {%- endif %}
 
 with
@@ -37,16 +43,45 @@ with
 
 ),
 {% endfor %}
-final as (
+new_first_seen as (
 
     {% for item_type in item_columns -%}
-    select
-        *,
-        ({{ clv_latest_classification() }}) as classified_through
-    from {{ item_type }}_first_seen
+    select * from {{ item_type }}_first_seen
     {% if not loop.last %}union all
     {% endif -%}
     {%- endfor %}
+
+),
+
+merged as (
+
+    {% if is_incremental() -%}
+    -- the touched customers' earlier items, merged with the new ones: the earliest day wins
+    select
+        customer_id,
+        item_type,
+        item_id,
+        min(first_seen_date) as first_seen_date
+    from (
+        select customer_id, item_type, item_id, first_seen_date from new_first_seen
+        union all
+        select held.customer_id, held.item_type, held.item_id, held.first_seen_date
+        from {{ this }} as held
+        where held.customer_id in (select distinct touched.customer_id from new_first_seen as touched)
+    ) as both_sides
+    group by customer_id, item_type, item_id
+    {%- else -%}
+    select * from new_first_seen
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        *,
+        ({{ clv_latest_classification() }}) as classified_through
+    from merged
 
 )
 

@@ -6,6 +6,9 @@
     feature read a day on or after C, the two disagree for some customer. Returns one row per
     customer and cutoff that differs, naming the columns; zero rows pass.
     tests/integration/test_leakage.py shows this test fails when a feature does leak.
+    A score job (`clv score`) computes the scoring cutoff's features only, and keeps the
+    release's training features as they were when it was trained: only the scoring cutoff is
+    checked then.
 -#}
 {{ config(severity='error') }}
 -- depends_on: {{ ref('cutoffs') }}
@@ -17,7 +20,9 @@
 {%- set compared_columns = [] -%}
 {#- The cutoffs mart exists whenever this test runs in a build; linters compile it earlier. -#}
 {%- if execute and load_relation(ref('cutoffs')) is not none -%}
-    {%- set cutoff_dates = run_query('select distinct cast(cutoff_date as varchar) from ' ~ ref('cutoffs') ~ ' order by 1').columns[0].values() -%}
+    {%- set checked_roles = "where cutoff_role = 'scoring'" if clv_job() == 'score' else '' -%}
+    {%- set cutoff_dates = run_query('select distinct cast(cutoff_date as varchar) from ' ~ ref('cutoffs')
+        ~ ' ' ~ checked_roles ~ ' order by 1').columns[0].values() -%}
     {%- for column in adapter.get_columns_in_relation(features_relation)
         if column.name | lower not in ('customer_id', 'cutoff_date') -%}
         {%- do compared_columns.append(column) -%}
@@ -29,6 +34,9 @@ with
 features_from_full_history as (
 
     select * from {{ features_relation }}
+    {%- if cutoff_dates %}
+    where cast(cutoff_date as varchar) in ({% for cutoff in cutoff_dates %}{{ clv_quote(cutoff) }}{{ ', ' if not loop.last }}{% endfor %})
+    {%- endif %}
 
 ),
 

@@ -11,9 +11,9 @@ import pytest
 import xgboost as xgb
 from warehouse_builds import build_warehouse, table_content_hashes
 
-from clv_warehouse.artifacts import export_models
 from clv_warehouse.modeling import metrics
 from clv_warehouse.project import cdnow_master_path
+from clv_warehouse.release_store import keep_release, list_releases
 
 pytestmark = pytest.mark.integration
 
@@ -130,15 +130,28 @@ def test_feature_importance_and_drivers(cdnow_build):
     assert set(drivers["driver_1_feature"]) <= set(importance["feature_name"])
 
 
-def test_exported_boosters_reproduce_the_predictions(cdnow_build, tmp_path):
-    paths = export_models(cdnow_build.warehouse, tmp_path)
-    assert len(paths) == 4
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    revenue = next(m for m in manifest if m["phase"] == "production" and m["target"] == "spend")
-    assert revenue["model_version"].replace("+", "_") in revenue["file"]
+def test_a_kept_release_holds_loadable_boosters(cdnow_build, tmp_path):
+    """`clv train` keeps the build's release: a row in modeling.model_releases (a copy of the
+    warehouse here, so the shared build stays as dbt left it) and one folder of files, whose
+    boosters load in plain XGBoost and whose id is the one the predictions carry."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy2(cdnow_build.warehouse, warehouse)
+    release, is_new = keep_release(warehouse, tmp_path / "models")
+    assert is_new
+    assert keep_release(warehouse, tmp_path / "models") == (release, False)
+    assert [r.release_id for r in list_releases(warehouse)] == [release.release_id]
+    assert release.training_end_date == "1998-07-01"
+    assert len(release.training_cutoffs) == 10
+    predicted = cdnow_build.frame("select distinct release_id from marts.predictions")
+    assert predicted["release_id"].tolist() == [release.release_id]
+    folder = tmp_path / "models" / release.release_id
+    described = json.loads((folder / "release.json").read_text())
+    assert described["feature_contract"]["features"] == release.features
+    production = [b for b in described["boosters"] if b["phase"] == "production"]
+    spend = next(b for b in production if b["target"] == "spend")
     booster = xgb.Booster()
-    booster.load_model(str(tmp_path / revenue["file"]))
-    assert booster.num_features() == len(revenue["features"])
+    booster.load_model(str(folder / spend["file"]))
+    assert booster.num_features() == len(release.features)
 
 
 def test_spend_level_transitions_add_up(cdnow_build):

@@ -261,6 +261,21 @@ def btyd_fits(rfm) -> pd.DataFrame:
     return tables.btyd_fit_table(rfm, BTYD)
 
 
+def test_the_scoring_fit_is_fitted_on_the_summary_at_the_training_end(rfm):
+    """A training build fits the scoring cutoff's BG/NBD on int_customer_rfm_at_training_end,
+    so each day of a month applies the same parameters; the row says where it was fitted."""
+    backtest = rfm[rfm["cutoff_role"] == "backtest"].drop(columns=["cutoff_date", "cutoff_role"])
+    at_training_end = backtest.assign(training_end_date=pd.Timestamp("2024-06-01"))
+    fits = tables.btyd_fit_table(rfm, BTYD, scoring_rfm=at_training_end)
+    scoring = fits[fits["cutoff_role"] == "scoring"].iloc[0]
+    assert scoring["cutoff_date"] == pd.Timestamp("2024-07-01")
+    assert scoring["fitted_at_date"] == pd.Timestamp("2024-06-01")
+    assert scoring["customers"] == len(backtest)
+    assert scoring["status"] == btyd.FITTED
+    same = fits[fits["cutoff_role"] == "backtest"].iloc[0]
+    assert scoring["model_version"] == same["model_version"]
+
+
 def test_btyd_fit_table_has_one_row_per_cutoff(btyd_fits):
     assert list(btyd_fits.columns) == [
         "cutoff_date",
@@ -268,7 +283,9 @@ def test_btyd_fit_table_has_one_row_per_cutoff(btyd_fits):
         *btyd.BtydFit.__dataclass_fields__,
         "horizon_days",
         "model_version",
+        "fitted_at_date",
     ]
+    assert (btyd_fits["fitted_at_date"] == btyd_fits["cutoff_date"]).all()
     assert btyd_fits["cutoff_date"].tolist() == [
         pd.Timestamp(d) for d in ("2024-01-01", "2024-04-01", "2024-07-01")
     ]

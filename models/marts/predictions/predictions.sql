@@ -57,6 +57,13 @@ cutoffs as (
 
 ),
 
+model_release as (
+
+    -- the release whose models scored this run (clv_warehouse/modeling/releases.py)
+    select max(release_id) as release_id from {{ ref('xgboost_fits') }}
+
+),
+
 naive_rows as (
 
     select
@@ -177,6 +184,7 @@ final as (
         cutoffs.horizon_days,
         unioned.model_name,
         unioned.model_version,
+        model_release.release_id,
         unioned.customer_id,
 
         -- predictions for [cutoff, cutoff + horizon_days); money in the input currency
@@ -197,6 +205,7 @@ final as (
     from unioned
     inner join cutoffs
         on unioned.cutoff_date = cutoffs.cutoff_date
+    cross join model_release
 
 )
 
