@@ -186,7 +186,8 @@ def _score(args: argparse.Namespace) -> int:
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        mismatch = release_refusal(PROJECT_DIR / "target" / "run_results.json")
+        target = Path(os.environ.get("DBT_TARGET_PATH") or PROJECT_DIR / "target")
+        mismatch = release_refusal(target / "run_results.json")
         if mismatch:
             print(f"clv score: {mismatch}", file=sys.stderr)
         return _build_failed("score", result.returncode, elapsed)
