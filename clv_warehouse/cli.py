@@ -60,7 +60,14 @@ from clv_warehouse.project import (
     run_dbt,
 )
 from clv_warehouse.publish import PublishError, default_published_path, publish
-from clv_warehouse.release_store import ReleaseError, find_release, keep_release, list_releases
+from clv_warehouse.release_store import (
+    ReleaseError,
+    find_release,
+    keep_release,
+    list_releases,
+    score_build_arguments,
+    score_environment,
+)
 from clv_warehouse.summary import format_summary, read_summary
 from clv_warehouse.synthetic import SYNTHETIC_LAYOUTS, Parameters, append_day, generate
 
@@ -83,20 +90,6 @@ def _settings(args: argparse.Namespace) -> BuildSettings:
         warehouse_path=Path(args.warehouse) if args.warehouse else base.warehouse_path,
         as_of_date=getattr(args, "as_of", None) or base.as_of_date,
     )
-
-
-# The models a score build leaves as the release's training build made them: the backtest
-# and the release's feature importance do not change until the next `clv train`.
-TRAIN_ONLY_MODELS = (
-    "int_customer_rfm_at_training_end",
-    "int_backtest_outcomes",
-    "backtest_metric_values",
-    "backtest_metrics",
-    "backtest_calibration",
-    "backtest_level_accuracy",
-    "xgboost_feature_importance",
-    "feature_importance",
-)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -168,21 +161,9 @@ def _score(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     result = run_dbt(
-        # unit tests check the code, which a training build of the same project checked
-        [
-            "build",
-            "--exclude",
-            *TRAIN_ONLY_MODELS,
-            "--exclude-resource-type",
-            "unit_test",
-            *args.dbt_args,
-        ],
+        [*score_build_arguments(), *args.dbt_args],
         settings,
-        extra_env={
-            "CLV_JOB": "score",
-            "CLV_RELEASE_ID": release.release_id,
-            "CLV_RELEASE_TRAINING_END_DATE": release.training_end_date,
-        },
+        extra_env=score_environment(release),
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:

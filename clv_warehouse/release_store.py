@@ -40,6 +40,42 @@ LISTED = (
 )
 
 
+# The models a score build leaves as the release's training build made them: the training
+# end's RFM summary, the backtest and the release's feature importance do not change until
+# the next `clv train`.
+TRAIN_ONLY_MODELS = (
+    "int_customer_rfm_at_training_end",
+    "int_backtest_outcomes",
+    "backtest_metric_values",
+    "backtest_metrics",
+    "backtest_calibration",
+    "backtest_level_accuracy",
+    "xgboost_feature_importance",
+    "feature_importance",
+)
+
+
+def score_build_arguments() -> list[str]:
+    """The dbt build arguments of a score job (`clv score`, `clv bench`): every model but
+    the training-only ones; no unit tests, which check the code a training build checked."""
+    return [
+        "build",
+        "--exclude",
+        *TRAIN_ONLY_MODELS,
+        "--exclude-resource-type",
+        "unit_test",
+    ]
+
+
+def score_environment(release: Release) -> dict[str, str]:
+    """What tells dbt to apply ``release`` (macros/forecasts/training_calendar.sql)."""
+    return {
+        "CLV_JOB": "score",
+        "CLV_RELEASE_ID": release.release_id,
+        "CLV_RELEASE_TRAINING_END_DATE": release.training_end_date,
+    }
+
+
 class ReleaseError(Exception):
     """A release cannot be kept or found; the message says what to do."""
 

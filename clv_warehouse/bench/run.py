@@ -39,6 +39,7 @@ from clv_warehouse.bench.stages import (
     plan_stages,
 )
 from clv_warehouse.project import PROJECT_DIR, BuildSettings, dbt_executable
+from clv_warehouse.release_store import keep_release, score_build_arguments, score_environment
 from clv_warehouse.sql_text import sql_literal
 from clv_warehouse.synthetic import MANIFEST_NAME, Manifest, parse_line_count
 
@@ -158,14 +159,16 @@ class DbtRunner:
             command += ["--vars", json.dumps(self.options.variables())]
         return command
 
-    def run(self, label: str, log_name: str, *arguments: str) -> Measured:
+    def run(
+        self, label: str, log_name: str, *arguments: str, env: dict[str, str] | None = None
+    ) -> Measured:
         # a stale run_results.json must never be read as this invocation's
         (self.options.run_dir / "target" / "run_results.json").unlink(missing_ok=True)
         return run_measured(
             self.command(*arguments),
             log_path=self.options.run_dir / "logs" / log_name,
             label=label,
-            env=self.environment(),
+            env={**self.environment(), **(env or {})},
             cwd=PROJECT_DIR,
             say=self.say,
             heartbeat_seconds=self.options.heartbeat_seconds,
@@ -205,10 +208,13 @@ def stage_split(
     stage_of = {unique_id: node.stage for unique_id, node in plan.nodes.items()}
     ends: dict[int, float] = {}
     work: dict[int, list[tuple[str, float]]] = {number: [] for number in STAGE_NUMBERS}
+    ran: dict[int, dict[str, int]] = {number: {} for number in STAGE_NUMBERS}
     for result in results:
         stage = stage_of.get(result["unique_id"])
         if stage is None:
             continue
+        kind = plan.nodes[result["unique_id"]].resource_type
+        ran[stage][kind] = ran[stage].get(kind, 0) + 1
         work[stage].append((result["unique_id"].split(".", 1)[-1], result["execution_time"]))
         window = _node_window(result)
         if window is not None:
@@ -223,7 +229,8 @@ def stage_split(
                 "stage": stage.number,
                 "name": stage.name,
                 "models": stage.description,
-                "nodes": plan.counts(stage.number),
+                # the nodes this invocation ran (a score build runs a selection)
+                "nodes": ran[stage.number],
                 "seconds": round(closed - opened, 3),
                 "node_seconds": round(sum(seconds for _, seconds in work[stage.number]), 3),
                 "peak_rss_bytes": max(inside or nearest),
@@ -244,10 +251,11 @@ def _judge(
     entry: dict,
     measured: Measured,
     results: dict,
-    expected: set[str],
+    expected: set[str] | None,
 ) -> None:
     """Keep the invocation's run results beside its log, and set the entry's status: failed
-    when dbt failed or ran other nodes than ``expected`` (hooks and exposures aside)."""
+    when dbt failed or ran other nodes than ``expected`` (hooks and exposures aside; None:
+    a selection, judged by its failures alone)."""
     if results["results"]:
         shutil.copy2(
             runner.options.run_dir / "target" / "run_results.json",
@@ -265,7 +273,7 @@ def _judge(
     if not measured.succeeded:
         entry["status"] = "failed"
         entry["error"] = f"dbt exit code {measured.returncode}; failed: {failures[:5]}"
-    elif ran != expected:
+    elif expected is not None and ran != expected:
         entry["status"] = "failed"
         entry["error"] = (
             f"dbt ran {len(ran)} nodes, the plan has {len(expected)}: missing"
@@ -287,18 +295,32 @@ def _run_results(runner: DbtRunner) -> dict:
         return {"results": [], "elapsed_time": None}
 
 
-def build_once(runner: DbtRunner, plan: StagePlan, phase: str, record: dict, save) -> bool:
-    """dbt build as one invocation, what a user runs; the stage split from its run results."""
-    title = "full build" if phase == "full" else "incremental build"
-    runner.say(f"  {title}: dbt build (one invocation, {len(plan.nodes)} nodes) ...")
-    measured = runner.run(title, f"{phase}_build.log", "build")
+BUILD_TITLES = {"full": "full build", "incremental": "incremental build", "score": "score build"}
+
+
+def build_once(
+    runner: DbtRunner,
+    plan: StagePlan,
+    phase: str,
+    record: dict,
+    save,
+    arguments: Sequence[str] = ("build",),
+    env: dict[str, str] | None = None,
+) -> bool:
+    """dbt build as one invocation, what a user runs; the stage split from its run results.
+    A score build (``arguments`` a selection) is judged by its failures, not the node set."""
+    title = BUILD_TITLES[phase]
+    runner.say(f"  {title}: dbt {' '.join(arguments[:1])} (one invocation) ...")
+    measured = runner.run(title, f"{phase}_build.log", *arguments, env=env)
     record.update(measured.as_dict())
     record["invocation"] = "single"
     results = _run_results(runner)
     record["stages"] = stage_split(
         results["results"], plan, measured.started_epoch, measured.rss_samples
     )
-    _judge(runner, title, record, measured, results, set(plan.nodes))
+    record["nodes_run"] = len(results["results"])
+    expected = set(plan.nodes) if list(arguments) == ["build"] else None
+    _judge(runner, title, record, measured, results, expected)
     save()
     return record["status"] == "ok"
 
@@ -476,6 +498,8 @@ def compute_ratios(steps: dict) -> dict:
     scan_seconds = scan.get("seconds") if scan.get("status") == "ok" else None
     full_seconds = full.get("seconds") if full.get("status") == "ok" else None
     incremental_seconds = incremental.get("seconds") if incremental.get("status") == "ok" else None
+    score = steps.get("score_build", {})
+    score_seconds = score.get("seconds") if score.get("status") == "ok" else None
     ratios = {
         "pandas_over_sql_features_time": {
             "value": ratio(pandas_seconds, to_features),
@@ -510,9 +534,17 @@ def compute_ratios(steps: dict) -> dict:
             "numerator": f"full build wall time ({_invocations(full)})",
             "denominator": "scan floor",
         },
+        "score_over_full_build": {
+            "value": ratio(score_seconds, full_seconds),
+            "numerator": "`clv score` wall time after appending one day (the daily job: the"
+            " release applied at the new scoring cutoff, no search, no fit, no backtest)",
+            "denominator": f"full build wall time, a `clv train` ({_invocations(full)});"
+            " targets: <= 0.20 at 10M lines, <= 0.10 at 100M",
+        },
         "incremental_over_full_build": {
             "value": ratio(incremental_seconds, full_seconds),
-            "numerator": f"build wall time after appending one day ({_invocations(incremental)})",
+            "numerator": "training build wall time after appending one more day, every model"
+            f" refitted ({_invocations(incremental)})",
             "denominator": f"full build wall time ({_invocations(full)})",
         },
     }
@@ -562,7 +594,12 @@ def render_markdown(results: dict) -> str:
     scan = steps.get("scan_floor", {})
     row("scan floor", scan, "count, sum(Quantity*UnitPrice), count(distinct CustomerID)")
     row("dbt parse", steps.get("dbt_parse", {}), "parse + startup of one dbt invocation")
-    for phase, title in (("full_build", "full build"), ("incremental_build", "incremental")):
+    phases = (
+        ("full_build", "full build"),
+        ("score_build", "score (daily)"),
+        ("incremental_build", "incremental train"),
+    )
+    for phase, title in phases:
         record = steps.get(phase, {})
         for stage in record.get("stages", []):
             work = stage.get("node_seconds")
@@ -593,7 +630,9 @@ def render_markdown(results: dict) -> str:
                     f" {worst:.2g}, {agreement['customers_in_one_only']} unmatched"
                 )
             row("pandas route", pandas, notes)
-            append = steps.get("append_day", {})
+        if phase in ("full_build", "score_build"):
+            name = "append_day" if phase == "full_build" else "append_second_day"
+            append = steps.get(name, {})
             row("append day", append, append.get("file", ""))
     lines += ["", "| ratio | value | = |", "|---|---:|---|"]
     for name, entry in results.get("ratios", {}).items():
@@ -791,53 +830,44 @@ def run_bench(options: Options, say: Say = print) -> dict:
     steps["pandas_route"] = pandas_step(options, manifest, warehouse if built else None, say)
     results.save()
 
-    # 5. append a day, build again
+    # 5. the daily job: append a day, score it with the release of the full build; then
+    #    append another day and build again with every model refitted (an incremental train)
     if options.incremental and built:
-        say("append day ...")
-        measured = run_measured(
-            [
-                _python(),
-                "-m",
-                "clv_warehouse.cli",
-                "generate",
-                "--out",
-                str(data_dir),
-                "--append-day",
-                "--threads",
-                str(options.threads),
-                "--memory-limit",
-                options.memory_limit,
-            ],
-            log_path=run_dir / "logs" / "append_day.log",
-            label="append day",
-            say=say,
-            heartbeat_seconds=options.heartbeat_seconds,
-        )
-        steps["append_day"] = {
-            **measured.as_dict(),
-            "status": "ok" if measured.succeeded else "failed",
-        }
-        if measured.succeeded:
-            appended = Manifest.read(data_dir)
-            day = appended.appended_days[-1]
-            steps["append_day"].update(
-                {key: day[key] for key in ("file", "lines", "late_lines", "duplicate_lines")}
-            )
-            steps["append_day"]["as_of_date"] = appended.as_of_date
-            say(f"append day: {day['file']}, {day['lines']:,} lines in {measured.seconds:,.1f} s")
-            results.save()
+        release, _ = keep_release(warehouse, run_dir / "models")
+        steps["full_build"]["release_id"] = release.release_id
+        for phase, append_name in (("score", "append_day"), ("incremental", "append_second_day")):
+            appended = append_step(options, data_dir, steps, append_name, results, say)
+            if appended is None:
+                break
             runner.settings = BuildSettings(
                 layout=options.layout,
                 input_path=Path(appended.input_glob),
                 warehouse_path=warehouse,
                 as_of_date=appended.as_of_date,
             )
-            say("incremental build (on the glob with the new day):")
-            steps["incremental_build"] = {
+            record = steps[f"{phase}_build"] = {
                 "input_glob": appended.input_glob,
                 "as_of_date": appended.as_of_date,
             }
-            rebuilt = build(runner, plan, "incremental", steps["incremental_build"], results.save)
+            if phase == "score":
+                say(f"score build (the daily job: {release.release_id} applied, no fit):")
+                rebuilt = build_once(
+                    runner,
+                    plan,
+                    "score",
+                    record,
+                    results.save,
+                    score_build_arguments(),
+                    score_environment(release),
+                )
+                if rebuilt:
+                    record["applied"] = applied_release(warehouse)
+                    if record["applied"] != [[appended.as_of_date, release.release_id]]:
+                        record["status"] = "failed"
+                        record["error"] = f"scored {record['applied']}, not the release"
+            else:
+                say("incremental build (on the glob with the new day, every model refitted):")
+                rebuilt = build(runner, plan, "incremental", record, results.save)
             if rebuilt:
                 check = reconciliation(warehouse)
                 check["expected_raw_rows"] = appended.lines + sum(
@@ -846,11 +876,12 @@ def run_bench(options: Options, say: Say = print) -> dict:
                 check["is_reconciled"] = check["is_reconciled"] and (
                     check["raw_rows"] == check["expected_raw_rows"]
                 )
-                steps["incremental_build"]["reconciliation"] = check
+                record["reconciliation"] = check
                 say(
-                    f"incremental build: {steps['incremental_build']['seconds']:,.1f} s,"
+                    f"{BUILD_TITLES[phase]}: {record['seconds']:,.1f} s,"
                     f" reconciled: {check['is_reconciled']}"
                 )
+            results.save()
     elif not options.incremental:
         steps["incremental_build"] = {"status": "not attempted", "reason": "--no-incremental"}
 
@@ -868,6 +899,55 @@ def run_bench(options: Options, say: Say = print) -> dict:
     results.save()
     say(f"results: {options.results_stem}.json and .md ({results.data['status']})")
     return results.data
+
+
+def append_step(
+    options: Options, data_dir: Path, steps: dict, name: str, results: Results, say: Say
+) -> Manifest | None:
+    """Append one generated day to the input (steps[name]); the new manifest, or None."""
+    say("append day ...")
+    measured = run_measured(
+        [
+            _python(),
+            "-m",
+            "clv_warehouse.cli",
+            "generate",
+            "--out",
+            str(data_dir),
+            "--append-day",
+            "--threads",
+            str(options.threads),
+            "--memory-limit",
+            options.memory_limit,
+        ],
+        log_path=options.run_dir / "logs" / f"{name}.log",
+        label="append day",
+        say=say,
+        heartbeat_seconds=options.heartbeat_seconds,
+    )
+    steps[name] = {**measured.as_dict(), "status": "ok" if measured.succeeded else "failed"}
+    results.save()
+    if not measured.succeeded:
+        return None
+    appended = Manifest.read(data_dir)
+    day = appended.appended_days[-1]
+    steps[name].update(
+        {key: day[key] for key in ("file", "lines", "late_lines", "duplicate_lines")}
+    )
+    steps[name]["as_of_date"] = appended.as_of_date
+    say(f"append day: {day['file']}, {day['lines']:,} lines in {measured.seconds:,.1f} s")
+    results.save()
+    return appended
+
+
+def applied_release(warehouse: Path) -> list[list[str]]:
+    """[[scoring cutoff, release id]] of the predictions a score build left."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select distinct cast(cutoff_date as varchar), release_id from marts.predictions"
+            " where cutoff_role = 'scoring'"
+        ).fetchall()
+    return [list(row) for row in rows]
 
 
 def warehouse_cutoffs(warehouse: Path) -> list[str]:

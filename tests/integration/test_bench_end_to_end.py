@@ -51,10 +51,21 @@ def test_bench_measures_every_step_on_a_tiny_input(tmp_path):
     assert steps["full_build"]["reconciliation"]["is_reconciled"]
     agreement = steps["pandas_route"]["agreement"]
     assert agreement["agrees"], agreement
-    assert steps["append_day"]["lines"] > 0
+    # the daily job: one more day scored with the full build's release, nothing refitted
+    first_day, second_day = steps["append_day"]["lines"], steps["append_second_day"]["lines"]
+    assert first_day > 0
+    assert second_day > 0
+    score = steps["score_build"]
+    assert score["status"] == "ok", score
+    assert score["applied"] == [[score["as_of_date"], full["release_id"]]]
+    assert score["reconciliation"]["raw_rows"] == 5000 + first_day
+    assert score["reconciliation"]["is_reconciled"]
+    fitted = {name for stage in score["stages"] for name, _ in stage["slowest_nodes"]}
+    assert not {"clv_warehouse.backtest_metric_values"} & fitted
+    assert sum(stage["nodes"].get("unit_test", 0) for stage in score["stages"]) == 0
     incremental = steps["incremental_build"]
     assert incremental["status"] == "ok"
-    assert incremental["reconciliation"]["raw_rows"] == 5000 + steps["append_day"]["lines"]
+    assert incremental["reconciliation"]["raw_rows"] == 5000 + first_day + second_day
     assert incremental["reconciliation"]["is_reconciled"]
     ratios = results["ratios"]
     for name in (
@@ -62,6 +73,7 @@ def test_bench_measures_every_step_on_a_tiny_input(tmp_path):
         "pandas_one_cutoff_over_sql_features_time",
         "sql_features_over_scan_floor",
         "feature_stage_over_scan_floor",
+        "score_over_full_build",
         "incremental_over_full_build",
     ):
         assert ratios[name]["value"] > 0, name
@@ -70,3 +82,4 @@ def test_bench_measures_every_step_on_a_tiny_input(tmp_path):
     markdown = results_file.with_suffix(".md").read_text()
     assert "full build 6 reporting" in markdown
     assert "incremental_over_full_build" in markdown
+    assert "**score (daily) total**" in markdown
