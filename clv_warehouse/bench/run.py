@@ -74,6 +74,8 @@ class Options:
     memory_limit: str = "12GB"
     pandas_max_lines: int = 30_000_000
     incremental: bool = True
+    # after the score build, append a second day and retrain (False: the daily job only)
+    retrain: bool = True
     # one dbt build invocation per build (what a user runs), or one per stage (peak RSS each)
     staged: bool = False
     quick: bool = False
@@ -835,7 +837,8 @@ def run_bench(options: Options, say: Say = print) -> dict:
     if options.incremental and built:
         release, _ = keep_release(warehouse, run_dir / "models")
         steps["full_build"]["release_id"] = release.release_id
-        for phase, append_name in (("score", "append_day"), ("incremental", "append_second_day")):
+        phases = (("score", "append_day"), ("incremental", "append_second_day"))
+        for phase, append_name in phases if options.retrain else phases[:1]:
             appended = append_step(options, data_dir, steps, append_name, results, say)
             if appended is None:
                 break
@@ -1031,6 +1034,7 @@ def options_from_args(args) -> Options:
         memory_limit=_memory_text(args.memory_limit),
         pandas_max_lines=parse_line_count(args.pandas_max_lines),
         incremental=not args.no_incremental,
+        retrain=not args.no_retrain,
         staged=args.build == "staged",
         quick=args.quick,
         heartbeat_seconds=args.heartbeat,
@@ -1071,7 +1075,12 @@ def add_arguments(parser) -> None:
         help="run the pandas route only up to this size (default 30m)",
     )
     parser.add_argument(
-        "--no-incremental", action="store_true", help="skip the append + second build"
+        "--no-incremental", action="store_true", help="skip the appended days and their builds"
+    )
+    parser.add_argument(
+        "--no-retrain",
+        action="store_true",
+        help="score one appended day, but skip the second day's retraining build",
     )
     parser.add_argument(
         "--build",
