@@ -91,6 +91,13 @@ where status = 'success'
 order by started_at desc
 limit 1
 """
+_RELEASE_SQL = f"""
+select
+    (select max(release_id) from {table("marts.predictions")} where cutoff_role = 'scoring')
+        as release_id,
+    (select cast(max(training_end_date) as varchar) from {table("marts.cutoffs")})
+        as training_end_date
+"""
 _LISTS_SQL = f"""
 select list_name, count(*) as customers
 from {table("marts.customer_lists")}
@@ -99,18 +106,23 @@ order by list_name
 """
 
 
-def release_of(runs: list[dict], build: dict | None) -> dict[str, Any]:
-    """The ``release`` object of every forecast response.
-
-    There is no model release table yet: a release is the build that made the published
+def release_of(
+    runs: list[dict], build: dict | None, model_release: dict | None = None
+) -> dict[str, Any]:
+    """The ``release`` object of every forecast response: the model release that scored the
+    published copy (``model_release``: its id and training end, from marts.predictions and
+    marts.cutoffs; `clv train` keeps it, `clv score` applies it), the build that made the
     copy (dbt invocation id, finish time) and its scoring run (run id, start time, each
-    model's version and fit status from marts.model_runs). Swap this function when
-    releases exist.
-    """
+    model's version and fit status from marts.model_runs). A copy built before releases
+    existed names its build instead."""
     first = runs[0] if runs else {}
+    model_release = model_release or {}
     return {
-        "release_id": (build or {}).get("invocation_id") or first.get("run_id"),
-        "source": "build",
+        "release_id": model_release.get("release_id")
+        or (build or {}).get("invocation_id")
+        or first.get("run_id"),
+        "source": "model_release" if model_release.get("release_id") else "build",
+        "trained_through": model_release.get("training_end_date"),
         "built_at": (build or {}).get("finished_at"),
         "run_id": first.get("run_id"),
         "run_started_at": first.get("run_started_at"),
@@ -138,11 +150,17 @@ def describe(cursor: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         builds = _rows(cursor, _BUILD_SQL, [])
     except duckdb.CatalogException:  # a copy without the build log (never published so)
         builds = []
+    try:
+        model_releases = _rows(cursor, _RELEASE_SQL, [])
+    except (duckdb.CatalogException, duckdb.BinderException):  # built before releases
+        model_releases = []
     first = runs[0] if runs else {}
     info = {
         "as_of_date": jsonable(first.get("cutoff_date")),
         "horizon_days": first.get("horizon_days"),
-        "release": release_of(runs, builds[0] if builds else None),
+        "release": release_of(
+            runs, builds[0] if builds else None, model_releases[0] if model_releases else None
+        ),
         "lists": {row["list_name"]: row["customers"] for row in _rows(cursor, _LISTS_SQL, [])},
     }
     return {**info, "response_head": response_head(info), "documents": documents}

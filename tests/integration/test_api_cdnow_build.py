@@ -79,7 +79,7 @@ def test_health_is_open_and_names_the_copy(server):
     assert body["auth"] is True
 
 
-def test_customer_gets_each_models_latest_forecast(server, published, known_customer):
+def test_customer_gets_each_models_latest_forecast(server, published, known_customer, cdnow_build):
     status, body = get(server, f"/customers/{known_customer}")
     assert status == 200, body
     with duckdb.connect(str(published), read_only=True) as con:
@@ -108,7 +108,11 @@ def test_customer_gets_each_models_latest_forecast(server, published, known_cust
     assert "high_value" in body["segments"]["lists"]
     assert body["top_drivers"]
     assert body["top_drivers"][0]["rank"] == 1
-    assert body["release"]["release_id"]
+    (scored_by,) = cdnow_build.rows(
+        "select distinct release_id from marts.predictions where cutoff_role = 'scoring'"
+    )
+    assert body["release"]["release_id"] == scored_by[0]
+    assert body["release"]["trained_through"] == "1998-07-01"
     assert {model["model_name"] for model in body["release"]["models"]} == set(models)
 
 

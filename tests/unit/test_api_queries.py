@@ -173,6 +173,12 @@ def test_release_comes_from_the_build_and_its_scoring_run():
     assert release["run_id"] == "run-9"
     assert release["models"][0]["model_version"] == "btyd-abc"
     assert queries.release_of(runs, None)["release_id"] == "run-9"
+    trained = {"release_id": "release-abc", "training_end_date": "2021-12-01"}
+    release = queries.release_of(runs, {"invocation_id": "inv-1"}, trained)
+    assert release["release_id"] == "release-abc"
+    assert release["source"] == "model_release"
+    assert release["trained_through"] == "2021-12-01"
+    assert release["run_id"] == "run-9"
 
 
 def test_list_page_says_where_the_next_page_starts():
