@@ -85,8 +85,15 @@ def default_published_path(warehouse: Path) -> Path:
     """
     configured = os.environ.get("CLV_PUBLISHED_PATH")
     if configured:
-        return Path(configured).resolve()
+        return published_name(configured)
     return warehouse.parent / "published" / warehouse.name
+
+
+def published_name(path: str | Path) -> Path:
+    """The published name made absolute, without following it: it is a link to the newest
+    version, and a reader that resolved it would stay on one version for good."""
+    path = Path(path).expanduser()
+    return path.parent.resolve() / path.name
 
 
 def _version_pattern(published: Path) -> re.Pattern[str]:
