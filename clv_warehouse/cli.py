@@ -5,7 +5,7 @@
     clv summary [--warehouse PATH]
     clv sql "select ..."          (read-only query of the warehouse file, nothing else)
     clv publish [--warehouse PATH] [--to PATH]
-                                  (read-only copy for dashboards, replaced atomically)
+                                  (a new read-only versioned copy; the published name links to it)
     clv dashboards [--published PATH] [--definitions PATH]
                                   (create or update the Metabase dashboards; METABASE_* env)
     clv report [--warehouse PATH] [--out reports/clv_report.html]
@@ -335,7 +335,7 @@ def parser() -> argparse.ArgumentParser:
     sql.set_defaults(handler=_sql, layout=None)
 
     publish_command = commands.add_parser(
-        "publish", help="copy the built warehouse, read-only and atomically, for dashboards"
+        "publish", help="a new read-only versioned copy of the built warehouse, for dashboards"
     )
     publish_command.add_argument("--warehouse", help="DuckDB file to copy (CLV_DUCKDB_PATH)")
     publish_command.add_argument(

@@ -146,6 +146,12 @@ def _call(server, method, path, body=None, auth=True):
     return requests.request(method, server.url + path, json=body, headers=headers, timeout=10)
 
 
+def _database(server) -> dict:
+    details = {"database_file": str(server.database_file)}
+    body = {"name": "d", "engine": "duckdb", "details": details}
+    return _call(server, "POST", "/api/database", body).json()
+
+
 def _card_body(database_id):
     tags = template_tags("d/c", QUERY, {"country": "text", "min_x": "number"})
     return {
@@ -162,12 +168,7 @@ def _card_body(database_id):
 
 def test_fake_metabase_rejections(server):
     assert _call(server, "GET", "/api/collection", auth=False).status_code == 401
-    database = _call(
-        server,
-        "POST",
-        "/api/database",
-        {"name": "d", "engine": "duckdb", "details": {"database_file": str(server.database_file)}},
-    ).json()
+    database = _database(server)
     card_body = _card_body(database["id"])
     for missing in ("name", "dataset_query", "display", "visualization_settings"):
         body = {key: value for key, value in card_body.items() if key != missing}
@@ -370,12 +371,7 @@ def _settings(server, database_file, **changes) -> MetabaseSettings:
 
 
 def test_cards_come_back_in_the_staged_query_format(server):
-    database = _call(
-        server,
-        "POST",
-        "/api/database",
-        {"name": "d", "engine": "duckdb", "details": {"database_file": str(server.database_file)}},
-    ).json()
+    database = _database(server)
     created = _call(server, "POST", "/api/card", _card_body(database["id"])).json()
     fetched = _call(server, "GET", f"/api/card/{created['id']}").json()
     for card in (created, fetched):
