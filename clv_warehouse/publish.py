@@ -19,8 +19,10 @@ database instance per path for the whole process), so ``clv dashboards`` points 
 connection at the new versioned file, and only then removes the versions before it
 (``remove_old_versions``). ``clv publish`` alone keeps the newest ``KEEP_VERSIONS``.
 
-The copy is written by DuckDB with ``STORAGE_VERSION`` (not copied byte for byte), so that
-the older DuckDB embedded in Metabase's driver can open it (README, "Dashboards").
+The copy must open in the older DuckDB embedded in Metabase's driver (README,
+"Dashboards"): a warehouse whose storage format that DuckDB reads (DuckDB writes v1.0.0 by
+default) is copied byte for byte; one in a newer format is rewritten by DuckDB into a file
+in format ``STORAGE_VERSION``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -236,6 +239,21 @@ def _unwritable(published: Path, error: OSError) -> PublishError:
     )
 
 
+def storage_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int] | None:
+    """The storage format of the connection's database (``v1.0.0+`` -> (1, 0, 0))."""
+    (tags,) = con.execute(
+        "select tags from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    match = re.match(r"v(\d+)\.(\d+)\.(\d+)", (tags or {}).get("storage_version", ""))
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def _readable_by_the_driver(con: duckdb.DuckDBPyConnection) -> bool:
+    version = storage_version(con)
+    wanted = tuple(int(part) for part in STORAGE_VERSION.lstrip("v").split("."))
+    return version is not None and version <= wanted
+
+
 def _write_copy(warehouse: Path, catalog: str, target: Path) -> None:
     """Write the warehouse into a new file at ``target`` in storage format STORAGE_VERSION.
 
@@ -279,7 +297,10 @@ def publish(warehouse: Path, published: Path | None = None) -> Published:
             _remove(temporary)
             # The read-only connection holds the file's shared lock: no writer can start
             # until the copy is complete.
-            _write_copy(warehouse, catalog, temporary)
+            if _readable_by_the_driver(con):
+                shutil.copyfile(warehouse, temporary)
+            else:
+                _write_copy(warehouse, catalog, temporary)
         except OSError as error:
             _remove(temporary)
             raise _unwritable(published, error) from error

@@ -6,6 +6,7 @@ driver does, so a copy renamed over the same path would never be seen."""
 from __future__ import annotations
 
 import duckdb
+import pytest
 import requests
 from fake_metabase import RunningFakeMetabase
 
@@ -18,7 +19,9 @@ from clv_warehouse.publish import (
     latest_version,
     publish,
     published_versions,
+    storage_version,
 )
+from clv_warehouse.sql_text import sql_literal
 
 COUNT_SQL = "select count(*) as customers from marts.customers"
 
@@ -87,14 +90,28 @@ def test_each_publish_writes_a_new_version_and_points_the_name_at_it(tmp_path):
     assert not list(published.parent.glob(".*.tmp"))
 
 
-def test_the_copy_is_written_in_the_storage_format_of_the_drivers_duckdb(tmp_path):
-    warehouse = _warehouse(tmp_path / "clv_warehouse.duckdb", customers=2)
+@pytest.mark.parametrize("source_format", [None, "v1.5.0"], ids=["default", "newer"])
+def test_the_copy_opens_in_the_storage_format_of_the_drivers_duckdb(tmp_path, source_format):
+    """DuckDB 1.5.6 writes v1.0.0 by default (copied as is); a warehouse in a newer format
+    is rewritten into STORAGE_VERSION, views and all."""
+    warehouse = tmp_path / "clv_warehouse.duckdb"
+    if source_format:
+        with duckdb.connect() as con:
+            con.execute(
+                f"attach {sql_literal(warehouse)} as w"
+                f" (storage_version {sql_literal(source_format)})"
+            )
+    _warehouse(warehouse, customers=3)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert (storage_version(con) > (1, 4, 0)) == bool(source_format)
     version = publish(warehouse, tmp_path / "published" / "clv_warehouse.duckdb").version
     with duckdb.connect(str(version), read_only=True) as con:
-        (tags,) = con.execute(
-            "select tags from duckdb_databases() where database_name = current_database()"
-        ).fetchone()
-    assert tags["storage_version"] == f"{STORAGE_VERSION}+"
+        written = storage_version(con)
+        assert con.execute("select * from marts.customer_count").fetchone() == (3,)
+    wanted = tuple(int(part) for part in STORAGE_VERSION.lstrip("v").split("."))
+    assert written <= wanted
+    if source_format:
+        assert written == wanted
 
 
 def test_metabase_sees_each_publish_and_old_copies_go_after_the_switch(tmp_path):
