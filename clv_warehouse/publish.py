@@ -134,12 +134,19 @@ def latest_version(published: Path) -> Path:
     return published
 
 
-def remove_old_versions(published: Path, keep: int = 1) -> list[Path]:
-    """Remove all but the newest ``keep`` versions, never the one the published name
-    stands for; return what was removed. A reader that has a removed copy open keeps it."""
+def remove_old_versions(
+    published: Path, keep: int = 1, older_than: str | None = None
+) -> list[Path]:
+    """Remove all but the newest ``keep`` versions (with ``older_than``, a version's file
+    name: every version before that one instead), never the one the published name stands
+    for; return what was removed. A reader that has a removed copy open keeps it."""
     current = latest_version(published)
     versions = published_versions(published)
-    old = [path for path in versions[: max(len(versions) - keep, 0)] if path != current]
+    if older_than is None:
+        old = versions[: max(len(versions) - keep, 0)]
+    else:
+        old = [path for path in versions if path.name < older_than]
+    old = [path for path in old if path != current]
     for path in old:
         _remove(path)
     return old

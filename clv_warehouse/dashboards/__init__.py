@@ -12,7 +12,7 @@ same dashboards into one HTML file without Metabase (``clv report``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 
@@ -88,7 +88,10 @@ def provision_compiled(
     the definitions; then remove the versions Metabase no longer reads."""
     values = filter_values(definitions, compiled_sql, published)
     report = Provisioner(metabase, definitions, compiled_sql, values).run()
-    for removed in remove_old_versions(published, keep=1):
+    # Only the versions before the one Metabase now reads: a publish that ran meanwhile
+    # made a newer one, which stays for the next run.
+    pointed_at = PurePosixPath(metabase.settings.duckdb_path).name
+    for removed in remove_old_versions(published, older_than=pointed_at):
         report.add("copy", "removed", removed.name)
     return report
 

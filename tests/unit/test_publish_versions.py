@@ -171,3 +171,21 @@ def test_a_container_path_keeps_the_folder_and_takes_the_version_name(tmp_path):
         },
     )
     assert settings.duckdb_path == f"/data/{version.name}"
+
+
+def test_a_publish_during_provisioning_keeps_the_version_metabase_reads(tmp_path):
+    warehouse = _warehouse(tmp_path / "clv_warehouse.duckdb", customers=2)
+    published = tmp_path / "published" / "clv_warehouse.duckdb"
+    first = publish(warehouse, published)
+    second = publish(warehouse, published)
+    with RunningFakeMetabase() as server:
+        environment = {"METABASE_URL": server.url, "METABASE_API_KEY": server.metabase.api_key}
+        metabase = Metabase(MetabaseSettings.from_environment(published, environment))
+        third = publish(warehouse, published)  # lands while provisioning runs
+        sql = {"customer_count": COUNT_SQL}
+        report = provision_compiled(published, _definitions(), sql, metabase)
+    assert metabase.settings.duckdb_path == str(second.version)
+    assert published_versions(published) == [second.version, third.version]
+    assert [line for line in report.lines if line[0] == "copy"] == [
+        ("copy", "removed", first.version.name)
+    ]
