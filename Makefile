@@ -1,7 +1,7 @@
 # CLV Warehouse. Two commands on a fresh machine (Python 3.11 and make):
 #   make run    create .venv, install the pinned stack, build the warehouse on CDNOW, print a summary
 #   make test   create .venv, install the pinned stack and test tools, lint, run every test
-# Other targets: make dashboards | make docs | make lint | make clean | make lock
+# Other targets: make dashboards | make report | make docs | make lint | make clean | make lock
 #   make bench SIZE=10m   the scale benchmark (bench/README.md); results in bench/results/
 #   make bench-api        publish, then time `clv serve` on loopback (bench/results/api_cdnow.*)
 #   make evaluate         the forecast backtest on CDNOW, Complete Journey and a seasonal synthetic
@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: run test lint docs dashboards clean lock bench bench-api evaluate
+.PHONY: run test lint docs dashboards report chromium clean lock bench bench-api evaluate
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "CLV Warehouse needs Python 3.11; found %d.%d at $(PYTHON). Set PYTHON=/path/to/python3.11." % v[:2])'
@@ -39,6 +39,11 @@ run: $(VENV)/.runtime
 dashboards: $(VENV)/.runtime
 	$(BIN)/clv publish
 	$(BIN)/clv dashboards
+
+# The four dashboards as one self-contained HTML file (no Metabase needed), from the built
+# warehouse: reports/clv_report.html.
+report: $(VENV)/.runtime
+	$(BIN)/clv report
 
 # The scale benchmark on SIZE generated lines (bench/README.md). BENCH_ARGS adds options,
 # e.g. BENCH_ARGS="--pandas-max-lines 10m --work-dir /data/bench".
@@ -73,9 +78,19 @@ lint: $(VENV)/.dev
 	  CLV_GENERIC_COLUMNS="$$(cat tests/fixtures/generic/columns.json)" \
 	  $(BIN)/sqlfluff lint models/staging/generic
 
+# Headless Chromium for the test of `clv report` (tests/integration/test_report.py), from
+# Debian's package. Installed only when missing and only as root; otherwise that test skips
+# and says how to install it.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "make chromium: $(CHROMIUM) is missing; install Debian's chromium package (apt-get install chromium) to run the report test"; fi
+
 # Two test processes, one per core; each test file runs whole in one of them, so module
 # fixtures are built once, and the files that use the CDNOW build share one (tests/conftest.py).
-test: lint
+test: lint chromium
 	$(BIN)/pytest -n 2 --dist loadfile
 
 docs: $(VENV)/.runtime

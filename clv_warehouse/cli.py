@@ -10,9 +10,11 @@
     clv summary [--warehouse PATH]
     clv sql "select ..."          (read-only query of the warehouse file, nothing else)
     clv publish [--warehouse PATH] [--to PATH]
-                                  (read-only copy for dashboards, replaced atomically)
+                                  (a new read-only versioned copy; the published name links to it)
     clv dashboards [--published PATH] [--definitions PATH]
                                   (create or update the Metabase dashboards; METABASE_* env)
+    clv report [--warehouse PATH] [--out reports/clv_report.html]
+                                  (the four dashboards as one self-contained HTML file)
     clv generate --lines 10m --layout online_retail|generic --out DIR [--seed 42]
                  [--seasonality 0.5] [--growth 0.1]
                  [--customers N] [--append-day]
@@ -50,6 +52,7 @@ from clv_warehouse.connections import WarehouseBusy, check_not_held, connect_rea
 from clv_warehouse.dashboards import DefinitionError, ProvisionError, provision
 from clv_warehouse.dashboards.compile import CompileError
 from clv_warehouse.dashboards.definitions import DEFINITIONS_PATH
+from clv_warehouse.dashboards.report import ReportError, write_report
 from clv_warehouse.messages import clip, one_line
 from clv_warehouse.project import (
     LAYOUTS,
@@ -59,7 +62,12 @@ from clv_warehouse.project import (
     files_of_another_input,
     run_dbt,
 )
-from clv_warehouse.publish import PublishError, default_published_path, publish
+from clv_warehouse.publish import (
+    PublishError,
+    default_published_path,
+    publish,
+    published_name,
+)
 from clv_warehouse.release_store import (
     ReleaseError,
     find_release,
@@ -73,6 +81,7 @@ from clv_warehouse.synthetic import SYNTHETIC_LAYOUTS, Parameters, append_day, g
 
 # Where an unexpected error's traceback goes; the one line on stderr names the file.
 ERROR_LOG = PROJECT_DIR / "logs" / "clv.log"
+REPORT_PATH = PROJECT_DIR / "reports" / "clv_report.html"
 # DuckDB's words for a statement the locked-down connection refuses (connections.py).
 REFUSALS = (
     "disabled by configuration",
@@ -265,7 +274,7 @@ def _sql(args: argparse.Namespace) -> int:
 def _published_path(args: argparse.Namespace) -> Path:
     given = getattr(args, "published", None)
     if given:
-        return Path(given).resolve()
+        return published_name(given)
     return default_published_path(_settings(args).absolute_warehouse_path())
 
 
@@ -277,8 +286,10 @@ def _publish(args: argparse.Namespace) -> int:
         print(f"clv publish: {error}", file=sys.stderr)
         return 1
     print(
-        f"Published {published.path} ({published.size_bytes / 1e6:.1f} MB, read-only),"
-        f" build {published.build_id} finished {published.build_finished_at}"
+        f"Published {published.path} -> {published.version.name}"
+        f" ({published.size_bytes / 1e6:.1f} MB, read-only),"
+        f" build {published.build_id} finished {published.build_finished_at}."
+        " Metabase reads it after `clv dashboards` points it there (make dashboards)."
     )
     return 0
 
@@ -292,6 +303,20 @@ def _dashboards(args: argparse.Namespace) -> int:
         print(f"clv dashboards: {error}", file=sys.stderr)
         return 1
     print(report.format())
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    warehouse = _settings(args).absolute_warehouse_path()
+    try:
+        written = write_report(warehouse, Path(args.out), Path(args.definitions))
+    except (ReportError, DefinitionError, CompileError) as error:
+        print(f"clv report: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Wrote {written.path} ({written.cards} cards, {written.size_bytes / 1e3:.0f} kB):"
+        " one HTML file, no network needed; open it in any browser or attach it."
+    )
     return 0
 
 
@@ -422,7 +447,7 @@ def parser() -> argparse.ArgumentParser:
     sql.set_defaults(handler=_sql, layout=None)
 
     publish_command = commands.add_parser(
-        "publish", help="copy the built warehouse, read-only and atomically, for dashboards"
+        "publish", help="a new read-only versioned copy of the built warehouse, for dashboards"
     )
     publish_command.add_argument("--warehouse", help="DuckDB file to copy (CLV_DUCKDB_PATH)")
     publish_command.add_argument(
@@ -441,6 +466,16 @@ def parser() -> argparse.ArgumentParser:
         "--definitions", default=str(DEFINITIONS_PATH), help="dashboards YAML file"
     )
     dashboards.set_defaults(handler=_dashboards, layout=None)
+
+    report = commands.add_parser(
+        "report", help="the dashboards as one self-contained HTML file (no Metabase needed)"
+    )
+    report.add_argument("--warehouse", help="the warehouse to read (CLV_DUCKDB_PATH)")
+    report.add_argument(
+        "--out", default=str(REPORT_PATH), help=f"HTML file to write (default {REPORT_PATH})"
+    )
+    report.add_argument("--definitions", default=str(DEFINITIONS_PATH), help="dashboards YAML file")
+    report.set_defaults(handler=_report, layout=None)
 
     generate_command = commands.add_parser(
         "generate", help="write synthetic transactions as Parquet (seeded, deterministic)"

@@ -2,19 +2,38 @@
 
 DuckDB allows one writer or many readers, never both, so Metabase must not hold the file
 dbt writes. ``publish`` copies the warehouse, after a build that finished without a
-failure, to a temporary name beside the published copy and renames it into place. A
-rename is atomic: a reader opens either the previous copy or the new one, never half of
-one, and a reader that already has the previous copy open keeps reading it (the old file
-lives on until its last reader closes it).
+failure, into a new **versioned** file beside the published name::
+
+    published/clv_warehouse.duckdb                          a link to the newest version
+    published/clv_warehouse.v20261203T081500123456.duckdb   a version, read-only
+
+The published name is a symbolic link to the newest version, swapped by a rename. A rename
+is atomic: a reader that opens the published name gets either the previous copy or the new
+one, never half of one, and a reader that already has a copy open keeps reading it (a file
+lives on until its last reader closes it). ``latest_version`` is the one function that says
+which file the published name stands for.
+
+Why a new file name each time: a reader that caches one open database per path never sees a
+new file renamed over the old one. Metabase's DuckDB driver does (duckdb-java keeps one
+database instance per path for the whole process), so ``clv dashboards`` points Metabase's
+connection at the new versioned file, and only then removes the versions before it
+(``remove_old_versions``). ``clv publish`` alone keeps the newest ``KEEP_VERSIONS``.
+
+The copy must open in the older DuckDB embedded in Metabase's driver (README,
+"Dashboards"): a warehouse whose storage format that DuckDB reads (DuckDB writes v1.0.0 by
+default) is copied byte for byte; one in a newer format is rewritten by DuckDB into a file
+in format ``STORAGE_VERSION``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -25,8 +44,9 @@ from clv_warehouse.connections import (
     connect_read_only,
     is_lock_conflict,
 )
-from clv_warehouse.messages import clip
+from clv_warehouse.messages import clip, one_line
 from clv_warehouse.project import PROJECT_DIR
+from clv_warehouse.sql_text import sql_identifier, sql_literal
 
 # Tables a dashboard-ready warehouse must have; checked in the copy before it is published.
 REQUIRED_TABLES = (
@@ -36,6 +56,14 @@ REQUIRED_TABLES = (
     "marts.backtest_metrics",
 )
 BUILD_LOG = "main.clv_builds"
+# The DuckDB storage format of the published copy: the oldest DuckDB that must open it is
+# the one embedded in the Metabase driver of dashboards/Dockerfile (driver 1.4.3.1 embeds
+# DuckDB 1.4.3, which reads formats up to v1.4.0). Raise it with the driver, never beyond.
+STORAGE_VERSION = "v1.4.0"
+# Versions `clv publish` keeps, the current one included; `clv dashboards` keeps only the
+# one it points Metabase at.
+KEEP_VERSIONS = 3
+_COPY_CATALOG = "clv_publish_copy"
 DBT_LOG = PROJECT_DIR / "logs" / "dbt.log"
 
 
@@ -45,7 +73,8 @@ class PublishError(RuntimeError):
 
 @dataclass(frozen=True)
 class Published:
-    path: Path
+    path: Path  # the published name (a link to ``version``)
+    version: Path  # the versioned file written by this publish
     size_bytes: int
     build_id: str
     build_finished_at: str
@@ -59,8 +88,68 @@ def default_published_path(warehouse: Path) -> Path:
     """
     configured = os.environ.get("CLV_PUBLISHED_PATH")
     if configured:
-        return Path(configured).resolve()
+        return published_name(configured)
     return warehouse.parent / "published" / warehouse.name
+
+
+def published_name(path: str | Path) -> Path:
+    """The published name made absolute, without following it: it is a link to the newest
+    version, and a reader that resolved it would stay on one version for good."""
+    path = Path(path).expanduser()
+    return path.parent.resolve() / path.name
+
+
+def _version_pattern(published: Path) -> re.Pattern[str]:
+    return re.compile(
+        re.escape(published.stem) + r"\.v\d{8}T\d{12}" + re.escape(published.suffix) + "$"
+    )
+
+
+def _versioned_name(published: Path) -> Path:
+    """``<stem>.v<UTC time to the microsecond><suffix>`` beside the published name.
+
+    DuckDB names a database after its file name up to the first dot, so every version
+    keeps the warehouse's database name, which the views and the dashboards' SQL use.
+    """
+    while True:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        candidate = published.with_name(f"{published.stem}.v{stamp}{published.suffix}")
+        if not candidate.exists():
+            return candidate
+
+
+def published_versions(published: Path) -> list[Path]:
+    """Every versioned copy of ``published``, oldest first."""
+    if not published.parent.is_dir():
+        return []
+    pattern = _version_pattern(published)
+    return sorted(path for path in published.parent.iterdir() if pattern.match(path.name))
+
+
+def latest_version(published: Path) -> Path:
+    """The file the published name stands for now: the version its link names, or the
+    published name itself when it is a plain file (a copy made before versions)."""
+    if published.is_symlink():
+        return published.parent / os.readlink(published)
+    return published
+
+
+def remove_old_versions(
+    published: Path, keep: int = 1, older_than: str | None = None
+) -> list[Path]:
+    """Remove all but the newest ``keep`` versions (with ``older_than``, a version's file
+    name: every version before that one instead), never the one the published name stands
+    for; return what was removed. A reader that has a removed copy open keeps it."""
+    current = latest_version(published)
+    versions = published_versions(published)
+    if older_than is None:
+        old = versions[: max(len(versions) - keep, 0)]
+    else:
+        old = [path for path in versions if path.name < older_than]
+    old = [path for path in old if path != current]
+    for path in old:
+        _remove(path)
+    return old
 
 
 def _connect_source(warehouse: Path) -> duckdb.DuckDBPyConnection:
@@ -157,36 +246,96 @@ def _unwritable(published: Path, error: OSError) -> PublishError:
     )
 
 
+def storage_version(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int] | None:
+    """The storage format of the connection's database (``v1.0.0+`` -> (1, 0, 0))."""
+    (tags,) = con.execute(
+        "select tags from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    match = re.match(r"v(\d+)\.(\d+)\.(\d+)", (tags or {}).get("storage_version", ""))
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def _readable_by_the_driver(con: duckdb.DuckDBPyConnection) -> bool:
+    version = storage_version(con)
+    wanted = tuple(int(part) for part in STORAGE_VERSION.lstrip("v").split("."))
+    return version is not None and version <= wanted
+
+
+def _write_copy(warehouse: Path, catalog: str, target: Path) -> None:
+    """Write the warehouse into a new file at ``target`` in storage format STORAGE_VERSION.
+
+    The source is attached under its own database name, so views that name it (dbt writes
+    ``"<database>"."marts"...``) bind while they are copied and still resolve when the copy
+    is opened under its versioned file name.
+    """
+    with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"attach {sql_literal(warehouse)} as {sql_identifier(catalog)} (read_only)")
+        con.execute(
+            f"attach {sql_literal(target)} as {_COPY_CATALOG}"
+            f" (storage_version {sql_literal(STORAGE_VERSION)})"
+        )
+        con.execute(f"copy from database {sql_identifier(catalog)} to {_COPY_CATALOG}")
+        con.execute(f"detach {_COPY_CATALOG}")
+
+
+def _point(published: Path, version: Path) -> None:
+    """Make the published name a link to ``version``, atomically (a rename)."""
+    link = published.with_name(f".{published.name}.{os.getpid()}.link.tmp")
+    _remove(link)
+    os.symlink(version.name, link)
+    try:
+        os.replace(link, published)
+    finally:
+        _remove(link)
+
+
 def publish(warehouse: Path, published: Path | None = None) -> Published:
-    """Copy the warehouse to ``published`` atomically; the copy is read-only."""
+    """Write a new read-only versioned copy of the warehouse and point ``published`` at it."""
     published = published or default_published_path(warehouse)
     if published.resolve() == warehouse.resolve():
         raise PublishError(f"The published copy cannot be the warehouse itself ({warehouse}).")
     temporary = published.with_name(f".{published.name}.{os.getpid()}.tmp")
     with _connect_source(warehouse) as con:
         build_id, finished_at = _latest_build(con, warehouse)
+        catalog = con.execute("select current_database()").fetchone()[0]
         try:
             published.parent.mkdir(parents=True, exist_ok=True)
+            _remove(temporary)
             # The read-only connection holds the file's shared lock: no writer can start
             # until the copy is complete.
-            shutil.copyfile(warehouse, temporary)
+            if _readable_by_the_driver(con):
+                shutil.copyfile(warehouse, temporary)
+            else:
+                _write_copy(warehouse, catalog, temporary)
         except OSError as error:
             _remove(temporary)
             raise _unwritable(published, error) from error
+        except duckdb.IOException as error:
+            _remove(temporary)
+            raise PublishError(
+                f"Cannot write the published copy {published}: {one_line(str(error))[:300]}."
+                " Choose a folder you can write with --to or CLV_PUBLISHED_PATH; the"
+                " previous published copy, if any, is unchanged."
+            ) from error
+    version = _versioned_name(published)
     try:
         with open(temporary, "rb") as copy:
             os.fsync(copy.fileno())
         _check_copy(temporary)
         os.chmod(temporary, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        os.replace(temporary, published)
+        os.replace(temporary, version)
+        _point(published, version)
         _fsync_directory(published.parent)
     except OSError as error:
         raise _unwritable(published, error) from error
     finally:
         _remove(temporary)
+    remove_old_versions(published, keep=KEEP_VERSIONS)
     return Published(
         path=published,
-        size_bytes=published.stat().st_size,
+        version=version,
+        size_bytes=version.stat().st_size,
         build_id=build_id,
         build_finished_at=finished_at,
     )

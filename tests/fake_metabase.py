@@ -1,12 +1,27 @@
-"""A local stand-in for Metabase's REST API, for the provisioning tests.
+"""A local stand-in for Metabase 0.58's REST API, for the provisioning tests.
 
-It implements the endpoints `clv dashboards` uses (and a card query endpoint) and rejects
-what Metabase rejects: requests without a session or API key, cards or dashboards without
-their required keys, template tags without id/name/display-name/type, dashcards off the
-24-column grid, new dashcards without negative ids, unknown dashcard or card ids, and
-parameter mappings to a dashboard parameter or a template tag that does not exist. Like
-Metabase, it opens a DuckDB database when the connection is created and runs card queries
-against that file, read-only, with the dashboard's filter values substituted.
+It implements the endpoints `clv dashboards` uses (and a card query endpoint) and behaves
+like Metabase 0.58 where that matters to the project:
+
+- cards come back in the staged query format of 0.57 and later (``dataset_query`` with
+  ``stages``, whatever format they were saved in);
+- database endpoints are admin-only: with ``admin=False`` the key or login works, but
+  creating, reading, changing or syncing a database answers 403 and the database list
+  carries no connection details;
+- an empty description (collection, card, dashboard) is refused with 400;
+- collection items are filtered by ``models``;
+- dashcards are not checked against the 24-column grid (Metabase does not check it; the
+  project's YAML validation does);
+- one DuckDB connection per database file path is opened on first use and kept for the
+  life of the server, the way the DuckDB driver holds it (duckdb-java shares one database
+  instance per path, and table discovery opens connections it never closes): a new file
+  renamed over that path is never seen.
+
+It also rejects what Metabase rejects: requests without a session or API key, cards or
+dashboards without their required keys, template tags without id/name/display-name/type,
+new dashcards without negative ids, unknown dashcard or card ids, and parameter mappings to
+a dashboard parameter or a template tag that does not exist. Card queries run read-only on
+the database's file with the dashboard's filter values substituted.
 """
 
 from __future__ import annotations
@@ -23,8 +38,7 @@ import duckdb
 
 from clv_warehouse.dashboards.native_query import render
 
-VERSION = "v0.50.20"
-GRID_COLUMNS = 24
+VERSION = "v0.58.9"
 CARD_REQUIRED = ("name", "dataset_query", "display", "visualization_settings")
 TAG_REQUIRED = ("id", "name", "display-name", "type")
 
@@ -46,10 +60,17 @@ class FakeMetabase:
         user: str = "admin@example.com",
         password: str = "correct horse",
         after_version: int | str | None = None,
+        admin: bool = True,
+        version: str = VERSION,
     ):
         """``after_version``: answer the version, then every other request with that HTTP
-        status (e.g. 500), or, with "hang", never answer (until the server stops)."""
+        status (e.g. 500), or, with "hang", never answer (until the server stops).
+        ``admin``: whether the key and the user are in the Administrators group."""
         self.api_key = api_key
+        self.admin = admin
+        self.version = version
+        self.connections: dict[str, duckdb.DuckDBPyConnection] = {}
+        self.syncs: list[int] = []
         self.after_version = after_version
         self.released = threading.Event()
         self.users = {user: password}
@@ -61,6 +82,17 @@ class FakeMetabase:
         self.requests: list[tuple[str, str, int]] = []
         self._next_id = 0
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        for connection in self.connections.values():
+            connection.close()
+        self.connections.clear()
+
+    def connection(self, path: str) -> duckdb.DuckDBPyConnection:
+        """The one connection for this path, opened on first use and never closed."""
+        if path not in self.connections:
+            self.connections[path] = duckdb.connect(path, read_only=True)
+        return self.connections[path]
 
     def new_id(self) -> int:
         self._next_id += 1
@@ -98,11 +130,15 @@ class FakeMetabase:
 
     def _route(self, method: str, path: str, query: dict, headers, body: Any) -> Any:
         if (method, path) == ("GET", "/api/session/properties"):
-            return {"version": {"tag": VERSION}, "site-name": "fake"}
+            return {"version": {"tag": self.version}, "site-name": "fake"}
         if (method, path) == ("POST", "/api/session"):
             return self._login(body)
         if not self._authenticated(headers):
             raise Rejected(401, "Unauthenticated")
+        if path.startswith("/api/database") and not self.admin:
+            if (method, path) == ("GET", "/api/database"):
+                return self._list_databases(with_details=False)
+            raise Rejected(403, "You don't have permissions to do that.")
         routes = [
             ("GET", r"/api/user/current", lambda: {"id": 1, "email": next(iter(self.users))}),
             ("GET", r"/api/collection", self._list_collections),
@@ -113,7 +149,8 @@ class FakeMetabase:
             ("GET", r"/api/database/(\d+)", lambda i: self._get(self.databases, i)),
             ("POST", r"/api/database", lambda: self._create_database(body)),
             ("PUT", r"/api/database/(\d+)", lambda i: self._update_database(i, body)),
-            ("GET", r"/api/card/(\d+)", lambda i: self._get(self.cards, i)),
+            ("POST", r"/api/database/(\d+)/sync_schema", self._sync),
+            ("GET", r"/api/card/(\d+)", lambda i: self._card(i)),
             ("POST", r"/api/card", lambda: self._create_card(body)),
             ("PUT", r"/api/card/(\d+)", lambda i: self._update_card(i, body)),
             ("POST", r"/api/card/(\d+)/query", lambda i: self._query(i, body)),
@@ -143,6 +180,7 @@ class FakeMetabase:
         return store[object_id]
 
     def _update(self, store: dict[int, dict], object_id: int, body: dict) -> dict:
+        _check_description(body)
         self._get(store, object_id).update(body)
         return store[object_id]
 
@@ -153,6 +191,7 @@ class FakeMetabase:
     def _create_collection(self, body: dict) -> dict:
         if not body.get("name"):
             raise Rejected(400, "collection: name is required")
+        _check_description(body)
         collection_id = self.new_id()
         self.collections[collection_id] = {
             "id": collection_id,
@@ -182,17 +221,24 @@ class FakeMetabase:
                 ]
         return {"data": found, "total": len(found)}
 
-    def _list_databases(self) -> dict:
-        return {"data": list(self.databases.values()), "total": len(self.databases)}
+    def _list_databases(self, with_details: bool = True) -> dict:
+        databases = [
+            database if with_details else {k: v for k, v in database.items() if k != "details"}
+            for database in self.databases.values()
+        ]
+        return {"data": databases, "total": len(databases)}
 
-    @staticmethod
-    def _check_duckdb(details: dict) -> None:
+    def _check_duckdb(self, details: dict) -> None:
         path = details.get("database_file")
         try:
-            with duckdb.connect(str(path), read_only=bool(details.get("read_only"))):
-                pass
+            self.connection(str(path)).execute("select 1")
         except (duckdb.Error, TypeError) as error:
             raise Rejected(400, f"Couldn't connect to the database: {error}") from None
+
+    def _sync(self, database_id: int) -> dict:
+        self._get(self.databases, database_id)
+        self.syncs.append(database_id)
+        return {"status": "ok"}
 
     def _create_database(self, body: dict) -> dict:
         for key in ("name", "engine", "details"):
@@ -211,6 +257,10 @@ class FakeMetabase:
         database.update(body)
         return database
 
+    def _card(self, card_id: int) -> dict:
+        card = self._get(self.cards, card_id)
+        return {**card, "dataset_query": _staged(card["dataset_query"])}
+
     def _check_card(self, body: dict) -> None:
         dataset_query = body["dataset_query"]
         if (
@@ -227,6 +277,7 @@ class FakeMetabase:
         missing = [key for key in CARD_REQUIRED if key not in body]
         if missing:
             raise Rejected(400, f"card: {', '.join(missing)} required")
+        _check_description(body)
         self._check_card(body)
         card_id = self.new_id()
         self.cards[card_id] = {
@@ -235,15 +286,16 @@ class FakeMetabase:
             "database_id": body["dataset_query"]["database"],
             **body,
         }
-        return self.cards[card_id]
+        return self._card(card_id)
 
     def _update_card(self, card_id: int, body: dict) -> dict:
         card = self._get(self.cards, card_id)
+        _check_description(body)
         if "dataset_query" in body:
             self._check_card(body)
             card["database_id"] = body["dataset_query"]["database"]
         card.update(body)
-        return card
+        return self._card(card_id)
 
     def _query(self, card_id: int, body: dict) -> dict:
         card = self._get(self.cards, card_id)
@@ -257,10 +309,13 @@ class FakeMetabase:
             values[tag] = value[0] if isinstance(value, list) and value else value
         database = self.databases[card["database_id"]]["details"]
         try:
-            with duckdb.connect(str(database["database_file"]), read_only=True) as con:
-                cursor = con.execute(render(native["query"], values))
+            cursor = self.connection(str(database["database_file"])).cursor()
+            try:
+                cursor.execute(render(native["query"], values))
                 cols = [{"name": column[0]} for column in cursor.description]
                 rows = cursor.fetchall()
+            finally:
+                cursor.close()
         except (duckdb.Error, ValueError) as error:
             return {"status": "failed", "error": str(error)}
         return {"status": "completed", "row_count": len(rows), "data": {"cols": cols, "rows": rows}}
@@ -268,6 +323,7 @@ class FakeMetabase:
     def _create_dashboard(self, body: dict) -> dict:
         if not (body or {}).get("name"):
             raise Rejected(400, "dashboard: name is required")
+        _check_description(body)
         dashboard_id = self.new_id()
         self.dashboards[dashboard_id] = {
             "id": dashboard_id,
@@ -293,14 +349,6 @@ class FakeMetabase:
         for key in ("card_id", "row", "col", "size_x", "size_y"):
             if not isinstance(dashcard.get(key), int):
                 raise Rejected(400, f"dashcard {dashcard_id}: {key} must be an integer")
-        if (
-            dashcard["row"] < 0
-            or dashcard["col"] < 0
-            or dashcard["size_x"] < 1
-            or dashcard["size_y"] < 1
-            or dashcard["col"] + dashcard["size_x"] > GRID_COLUMNS
-        ):
-            raise Rejected(400, f"dashcard {dashcard_id} is off the {GRID_COLUMNS}-column grid")
         card = self._get(self.cards, dashcard["card_id"])
         tags = card["dataset_query"]["native"].get("template-tags", {})
         for mapping in dashcard.get("parameter_mappings", []):
@@ -322,6 +370,7 @@ class FakeMetabase:
 
     def _update_dashboard(self, dashboard_id: int, body: dict) -> dict:
         dashboard = self._get(self.dashboards, dashboard_id)
+        _check_description(body)
         parameters = body.get("parameters", dashboard["parameters"])
         for parameter in parameters:
             if not all(parameter.get(key) for key in ("id", "name", "slug", "type")):
@@ -341,6 +390,22 @@ class FakeMetabase:
             body = {**body, "dashcards": saved}
         dashboard.update(body)
         return dashboard
+
+
+def _check_description(body: dict) -> None:
+    """Metabase's descriptions are null or a non-blank string."""
+    description = (body or {}).get("description")
+    if isinstance(description, str) and not description.strip():
+        raise Rejected(400, "description: value must be a non-blank string.")
+
+
+def _staged(dataset_query: dict) -> dict:
+    """A native query in the staged format Metabase 0.57+ answers with."""
+    native = dataset_query["native"]
+    stage = {"lib/type": "mbql.stage/native", "native": native["query"]}
+    if native.get("template-tags"):
+        stage["template-tags"] = native["template-tags"]
+    return {"lib/type": "mbql/query", "database": dataset_query["database"], "stages": [stage]}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -399,6 +464,7 @@ class RunningFakeMetabase:
         self.metabase.released.set()
         self.server.shutdown()
         self.server.server_close()
+        self.metabase.close()
 
 
 def published_database_file(metabase: FakeMetabase) -> Path:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from clv_warehouse.connections import connect_read_only
 from clv_warehouse.project import PROJECT_DIR
+from clv_warehouse.publish import published_name
 
 TARGET_P99_MS = 50.0
 TARGET_CLIENTS = 32
@@ -267,7 +268,7 @@ def run_benchmark(
     """Run the benchmark; write ``out``.md and .json when given; return the report text."""
     if requests_per_level < 1 or not clients or min(clients) < 1:
         raise BenchError("give at least one request and one client per level")
-    published = published.resolve()
+    published = published_name(published)  # the link, not one version: follows publishes
     ids = sample_customer_ids(published, requests_per_level + WARMUP_REQUESTS)
     log_path = (work_dir or PROJECT_DIR / "logs") / "clv_serve_bench.log"
     levels = []

@@ -5,13 +5,14 @@
     native_query.py                 Metabase's template tags and optional clauses
     metabase.py                     the REST calls that create or update everything
 
-``provision`` ties them together; ``clv dashboards`` calls it.
+``provision`` ties them together; ``clv dashboards`` calls it. ``report.py`` renders the
+same dashboards into one HTML file without Metabase (``clv report``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 
@@ -30,6 +31,7 @@ from clv_warehouse.dashboards.metabase import (
     Report,
 )
 from clv_warehouse.dashboards.native_query import tag_names
+from clv_warehouse.publish import remove_old_versions
 
 __all__ = [
     "DefinitionError",
@@ -37,6 +39,7 @@ __all__ = [
     "check_card_filters",
     "filter_values",
     "provision",
+    "provision_compiled",
 ]
 
 
@@ -75,6 +78,24 @@ def filter_values(
     return values
 
 
+def provision_compiled(
+    published: Path,
+    definitions: Definitions,
+    compiled_sql: Mapping[str, str],
+    metabase: Metabase,
+) -> Report:
+    """Point Metabase at the newest version of the published copy and make everything match
+    the definitions; then remove the versions Metabase no longer reads."""
+    values = filter_values(definitions, compiled_sql, published)
+    report = Provisioner(metabase, definitions, compiled_sql, values).run()
+    # Only the versions before the one Metabase now reads: a publish that ran meanwhile
+    # made a newer one, which stays for the next run.
+    pointed_at = PurePosixPath(metabase.settings.duckdb_path).name
+    for removed in remove_old_versions(published, older_than=pointed_at):
+        report.add("copy", "removed", removed.name)
+    return report
+
+
 def provision(published: Path, definitions_path: Path = DEFINITIONS_PATH) -> Report:
     """Create or update the collection, database, cards and dashboards on Metabase."""
     definitions = load_definitions(definitions_path)
@@ -87,5 +108,4 @@ def provision(published: Path, definitions_path: Path = DEFINITIONS_PATH) -> Rep
     metabase = Metabase(settings)
     compiled_sql = compile_dashboard_sql(published.stem)
     check_card_filters(definitions, compiled_sql)
-    values = filter_values(definitions, compiled_sql, published)
-    return Provisioner(metabase, definitions, compiled_sql, values).run()
+    return provision_compiled(published, definitions, compiled_sql, metabase)

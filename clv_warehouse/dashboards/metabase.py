@@ -1,11 +1,12 @@
-"""Provision the dashboards on a Metabase (0.48 or newer) through its REST API.
+"""Provision the dashboards on a Metabase (0.49 or newer) through its REST API.
 
 Every call goes through one ``requests`` session with a timeout (METABASE_TIMEOUT_SECONDS,
 default 30 s), so a Metabase that stops answering stops the command with a message instead
 of hanging it. Every object is created or updated in place:
 
     collection   found by name at the root
-    database     the DuckDB connection to the published copy, found by name
+    database     the DuckDB connection to the published copy, found by name; pointed at
+                 the newest versioned file of the copy, then its schema synced
     cards        native queries with template tags, found by the key in their description
     dashboards   found by the key in their description; dashcards and parameters are set
                  with one PUT /api/dashboard/:id (new dashcards get negative ids)
@@ -14,14 +15,17 @@ An object that already matches its definition is left alone, so a second run cha
 nothing. Cards and dashboards this command made that are no longer defined are archived.
 
 Errors say which of these it was: Metabase cannot be reached or did not answer in time,
-answered with a server error (HTTP 5xx), rejected the credentials (401/403), or refused a
-request. A user name and password written into METABASE_URL are masked in every message.
+answered with a server error (HTTP 5xx), rejected the credentials (401/403), is older than
+MINIMUM_VERSION, refused a database endpoint because the key or user is not an admin (403:
+database connections are admin-only in Metabase), or refused a request. A user name and
+password written into METABASE_URL are masked in every message.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,8 +38,14 @@ import requests
 from clv_warehouse.dashboards.definitions import Card, Dashboard, Definitions
 from clv_warehouse.dashboards.native_query import template_tags
 from clv_warehouse.messages import clip
+from clv_warehouse.publish import latest_version
 
-MINIMUM_VERSION = (0, 48)
+# API keys (X-API-KEY) came with Metabase 0.49; the image in dashboards/ runs IMAGE_VERSION.
+MINIMUM_VERSION = (0, 49)
+IMAGE_VERSION = "0.58.9"
+# DuckDB's temp directory for the connection: the driver's default is beside the database
+# file, on the read-only mount, where a query that spills to disk fails.
+DEFAULT_DUCKDB_TEMP_DIRECTORY = "/tmp/clv-duckdb"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 MAXIMUM_TIMEOUT_SECONDS = 3600.0
 MARKER = re.compile(r"Managed by CLV Warehouse \(([^)]+)\)")
@@ -80,6 +90,7 @@ class MetabaseSettings:
     password: str | None
     duckdb_path: str
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    duckdb_temp_directory: str = DEFAULT_DUCKDB_TEMP_DIRECTORY
 
     @property
     def shown_url(self) -> str:
@@ -110,14 +121,23 @@ class MetabaseSettings:
                 "No Metabase credentials: set METABASE_API_KEY (Admin settings > Authentication"
                 " > API keys), or METABASE_USER and METABASE_PASSWORD."
             )
+        # The newest version of the published copy, as Metabase sees it: in a container,
+        # METABASE_DUCKDB_PATH names the published copy inside it, and the version sits
+        # beside it there too.
+        version = latest_version(published)
+        seen_as = environ.get("METABASE_DUCKDB_PATH")
+        duckdb_path = (
+            posixpath.join(posixpath.dirname(seen_as), version.name) if seen_as else str(version)
+        )
         return cls(
             url=url.rstrip("/"),
             api_key=api_key,
             user=user,
             password=password,
-            # The published copy as Metabase sees it (in a container: the mounted path).
-            duckdb_path=environ.get("METABASE_DUCKDB_PATH") or str(published),
+            duckdb_path=duckdb_path,
             timeout_seconds=_timeout(environ),
+            duckdb_temp_directory=environ.get("METABASE_DUCKDB_TEMP_DIRECTORY")
+            or DEFAULT_DUCKDB_TEMP_DIRECTORY,
         )
 
 
@@ -210,9 +230,11 @@ class Metabase:
             ) from None
         version = _parse_version(tag)
         if version is None or version < MINIMUM_VERSION:
+            needed = ".".join(str(part) for part in MINIMUM_VERSION)
             raise self._error(
-                f"Metabase {tag} at {url} is too old: the dashboards need 0.48 or newer"
-                " (PUT /api/dashboard/:id with dashcards)."
+                f"Metabase {tag} at {url} is too old: CLV Warehouse needs Metabase {needed} or"
+                f" newer (API keys came with {needed}). Upgrade Metabase; dashboards/Dockerfile"
+                f" runs {IMAGE_VERSION}."
             )
         return tag
 
@@ -255,6 +277,18 @@ class Metabase:
         if params:
             arguments["params"] = params
         response = self._send(method, endpoint, **arguments)
+        if response.status_code == 403 and endpoint.startswith("/api/database"):
+            who = (
+                "the API key in METABASE_API_KEY"
+                if self.settings.api_key
+                else f"METABASE_USER ({self.settings.user})"
+            )
+            raise self._error(
+                f"Metabase refused {method} {endpoint} (HTTP 403): only admins may create, read"
+                f" or change a database connection, and {who} is not one. Give the key or"
+                " user the Administrators group (Admin settings > People, or for a key:"
+                " Authentication > API keys > edit > Group: Administrators)."
+            )
         if not response.ok:
             raise self._error(
                 f"Metabase refused {method} {endpoint}: HTTP {response.status_code}"
@@ -326,7 +360,8 @@ class Provisioner:
         definitions = self.definitions
         wanted = {
             "name": definitions.collection_name,
-            "description": definitions.collection_description,
+            # Metabase refuses an empty description (HTTP 400); none is null.
+            "description": definitions.collection_description or None,
         }
         for item in _items(self.metabase.call("GET", "/api/collection")):
             if (
@@ -345,9 +380,19 @@ class Provisioner:
         self.report.add("collection", "created", wanted["name"])
         return created["id"]
 
+    def _details(self) -> dict[str, Any]:
+        settings = self.metabase.settings
+        return {
+            "database_file": settings.duckdb_path,
+            "read_only": True,
+            # Options the driver passes to DuckDB after its own, so they win over its
+            # default temp directory (beside the file, on the read-only mount).
+            "additional-options": f"temp_directory={settings.duckdb_temp_directory}",
+        }
+
     def _database(self) -> int:
         name = self.definitions.database_name
-        details = {"database_file": self.metabase.settings.duckdb_path, "read_only": True}
+        details = self._details()
         for item in _items(self.metabase.call("GET", "/api/database")):
             if item.get("name") == name and item.get("engine") == "duckdb":
                 current = item.get("details") or {}
@@ -355,6 +400,8 @@ class Provisioner:
                     self.metabase.call(
                         "PUT", f"/api/database/{item['id']}", {"details": {**current, **details}}
                     )
+                    # A new file at a new path: Metabase must read its tables again.
+                    self.metabase.call("POST", f"/api/database/{item['id']}/sync_schema")
                     self.report.add("database", "updated", f"{name} -> {details['database_file']}")
                 else:
                     self.report.add("database", "unchanged", name)

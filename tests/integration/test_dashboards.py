@@ -20,7 +20,13 @@ from clv_warehouse.dashboards.compile import compile_dashboards
 from clv_warehouse.dashboards.definitions import load_definitions
 from clv_warehouse.dashboards.native_query import render, tag_names
 from clv_warehouse.project import PROJECT_DIR
-from clv_warehouse.publish import PublishError, publish
+from clv_warehouse.publish import (
+    STORAGE_VERSION,
+    PublishError,
+    latest_version,
+    publish,
+    storage_version,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -179,11 +185,13 @@ def test_all_four_dashboards_are_provisioned(provisioned):
     assert [c["name"] for c in metabase.collections.values()] == [DEFINITIONS.collection_name]
     (database,) = metabase.databases.values()
     assert database["engine"] == "duckdb"
+    # Metabase reads the newest version the published name links to, not the name itself.
     assert database["details"] == {
-        "database_file": str(provisioned["published"]),
+        "database_file": str(latest_version(provisioned["published"])),
         "read_only": True,
+        "additional-options": "temp_directory=/tmp/clv-duckdb",
     }
-    assert published_database_file(metabase) == provisioned["published"]
+    assert published_database_file(metabase) == latest_version(provisioned["published"])
     assert sorted(d["name"] for d in metabase.dashboards.values()) == sorted(
         d.name for d in DEFINITIONS.dashboards
     )
@@ -320,6 +328,13 @@ def test_the_published_copy_is_read_only_and_complete(cdnow_build, published):
     with duckdb.connect(str(published), read_only=True) as con:
         copied = con.execute("select count(*) from marts.predictions").fetchone()
     assert copied == cdnow_build.rows("select count(*) from marts.predictions")[0]
+
+
+def test_the_cdnow_copy_opens_in_the_storage_format_of_the_drivers_duckdb(published):
+    with duckdb.connect(str(published), read_only=True) as con:
+        written = storage_version(con)
+    assert written <= tuple(int(part) for part in STORAGE_VERSION.lstrip("v").split("."))
+    assert published.is_symlink()
 
 
 def test_publish_refuses_a_failed_or_unfinished_build(cdnow_build, tmp_path):

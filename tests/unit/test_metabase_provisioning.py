@@ -56,7 +56,12 @@ def test_template_tags_are_stable_and_typed():
 
 @pytest.mark.parametrize(
     ("tag", "expected"),
-    [("v0.50.20", (0, 50)), ("v1.49.3", (0, 49)), ("v0.47.1", (0, 47)), ("nightly", None)],
+    [
+        ("v0.58.9", (0, 58)),
+        ("v1.49.3", (0, 49)),
+        ("v0.47.1", (0, 47)),
+        ("nightly", None),
+    ],
 )
 def test_versions(tag, expected):
     assert _parse_version(tag) == expected
@@ -141,6 +146,12 @@ def _call(server, method, path, body=None, auth=True):
     return requests.request(method, server.url + path, json=body, headers=headers, timeout=10)
 
 
+def _database(server) -> dict:
+    details = {"database_file": str(server.database_file)}
+    body = {"name": "d", "engine": "duckdb", "details": details}
+    return _call(server, "POST", "/api/database", body).json()
+
+
 def _card_body(database_id):
     tags = template_tags("d/c", QUERY, {"country": "text", "min_x": "number"})
     return {
@@ -157,12 +168,7 @@ def _card_body(database_id):
 
 def test_fake_metabase_rejections(server):
     assert _call(server, "GET", "/api/collection", auth=False).status_code == 401
-    database = _call(
-        server,
-        "POST",
-        "/api/database",
-        {"name": "d", "engine": "duckdb", "details": {"database_file": str(server.database_file)}},
-    ).json()
+    database = _database(server)
     card_body = _card_body(database["id"])
     for missing in ("name", "dataset_query", "display", "visualization_settings"):
         body = {key: value for key, value in card_body.items() if key != missing}
@@ -181,11 +187,12 @@ def test_fake_metabase_rejections(server):
         target = ["variable", ["template-tag", tag]]
         return [{"parameter_id": parameter_id, "card_id": card["id"], "target": target}]
 
-    assert put(col=20, size_x=6) == 400
     assert put(id=5) == 400
     assert put(parameter_mappings=mapping("no_such_tag")) == 400
     assert put(parameter_mappings=mapping("country", "no_such_parameter")) == 400
     assert put(parameter_mappings=mapping("country")) == 200
+    # Metabase 0.58 does not check the 24-column grid (the YAML validation does).
+    assert put(col=20, size_x=6, parameter_mappings=mapping("country")) == 200
     answer = _call(
         server,
         "POST",
@@ -347,3 +354,97 @@ def test_the_timeout_setting_defaults_to_30_seconds(tmp_path):
         tmp_path / "w.duckdb", _environment("http://mb", METABASE_TIMEOUT_SECONDS="2.5")
     )
     assert settings.timeout_seconds == 2.5
+
+
+# --- the stand-in behaves like Metabase 0.58 (issue 17) -----------------------------------
+
+
+def _settings(server, database_file, **changes) -> MetabaseSettings:
+    return MetabaseSettings(
+        url=server.url,
+        api_key=server.metabase.api_key,
+        user=None,
+        password=None,
+        duckdb_path=str(database_file),
+        **changes,
+    )
+
+
+def test_cards_come_back_in_the_staged_query_format(server):
+    database = _database(server)
+    created = _call(server, "POST", "/api/card", _card_body(database["id"])).json()
+    fetched = _call(server, "GET", f"/api/card/{created['id']}").json()
+    for card in (created, fetched):
+        query = card["dataset_query"]
+        assert "native" not in query
+        assert query["lib/type"] == "mbql/query"
+        (stage,) = query["stages"]
+        assert stage["native"] == QUERY
+        assert set(stage["template-tags"]) == {"country", "min_x"}
+
+
+def test_empty_descriptions_are_refused(server):
+    for endpoint in ("/api/collection", "/api/dashboard"):
+        for description in ("", " "):
+            body = {"name": "x", "description": description}
+            assert _call(server, "POST", endpoint, body).status_code == 400, (endpoint, body)
+    assert _call(server, "POST", "/api/collection", {"name": "c", "description": None}).ok
+
+
+def test_a_collection_without_a_description_is_provisioned(server, tmp_path):
+    definitions = _definitions_with(
+        tmp_path, "  description: >\n    Customer lifetime value dashboards", "  x-note: >\n    x"
+    )
+    assert definitions.collection_description == ""
+    settings = _settings(server, server.database_file)
+    Provisioner(Metabase(settings), definitions, _sql_using_every_filter(definitions), {}).run()
+    (collection,) = server.metabase.collections.values()
+    assert collection["description"] is None
+
+
+@pytest.mark.parametrize("credentials", ["api_key", "login"])
+def test_a_key_outside_administrators_is_told_so(tmp_path, credentials):
+    database_file = tmp_path / "served.duckdb"
+    duckdb.connect(str(database_file)).close()
+    with RunningFakeMetabase(FakeMetabase(admin=False)) as running:
+        settings = MetabaseSettings(
+            url=running.url,
+            api_key=running.metabase.api_key if credentials == "api_key" else None,
+            user=None if credentials == "api_key" else "admin@example.com",
+            password=None if credentials == "api_key" else "correct horse",
+            duckdb_path=str(database_file),
+        )
+        definitions = load_definitions()
+        provisioner = Provisioner(
+            Metabase(settings), definitions, _sql_using_every_filter(definitions), {}
+        )
+        with pytest.raises(ProvisionError) as error:
+            provisioner.run()
+        assert running.metabase.databases == {}
+    message = str(error.value)
+    assert "HTTP 403" in message
+    assert "Administrators" in message
+    assert ("METABASE_API_KEY" if credentials == "api_key" else "METABASE_USER") in message
+
+
+def test_a_metabase_older_than_0_49_names_the_version_needed(tmp_path):
+    with RunningFakeMetabase(FakeMetabase(version="v0.48.3")) as running:
+        settings = MetabaseSettings.from_environment(
+            tmp_path / "w.duckdb", _environment(running.url)
+        )
+        with pytest.raises(ProvisionError) as error:
+            Metabase(settings)
+    message = str(error.value)
+    assert "Metabase v0.48.3" in message
+    assert "needs Metabase 0.49 or newer" in message
+
+
+def test_the_connection_keeps_duckdb_temp_files_off_the_read_only_mount(server):
+    definitions = load_definitions()
+    settings = _settings(server, server.database_file)
+    Provisioner(Metabase(settings), definitions, _sql_using_every_filter(definitions), {}).run()
+    (database,) = server.metabase.databases.values()
+    assert database["details"]["additional-options"] == "temp_directory=/tmp/clv-duckdb"
+    environment = _environment("http://mb", METABASE_DUCKDB_TEMP_DIRECTORY="/scratch/duck")
+    from_environment = MetabaseSettings.from_environment(server.database_file, environment)
+    assert from_environment.duckdb_temp_directory == "/scratch/duck"
