@@ -36,7 +36,8 @@ FIXTURE = FIXTURES / "online_retail" / "invoice_lines.csv"
 # (raw rows = kept + rejected, and both tables hold those rows) and says which build it is.
 READER = r"""
 import json, sys, time, duckdb
-published, stop, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+published, stop, mode, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+log = open(out, "a")
 CHECK = '''
     select
         (select max(invocation_id) from main.clv_builds where status = 'success'),
@@ -58,10 +59,11 @@ while not os.path.exists(stop):
             with duckdb.connect(published, read_only=True) as fresh:
                 row = fresh.execute(CHECK).fetchone()
         build, raw, rows, raw_revenue, revenue = row
-        print(json.dumps({"mode": mode, "build": build, "raw": raw,
-                          "consistent": raw == rows and raw_revenue == revenue}), flush=True)
+        log.write(json.dumps({"mode": mode, "build": build, "raw": raw,
+                              "consistent": raw == rows and raw_revenue == revenue}) + "\n")
     except Exception as error:
-        print(json.dumps({"mode": mode, "error": repr(error)}), flush=True)
+        log.write(json.dumps({"mode": mode, "error": repr(error)}) + "\n")
+    log.flush()
     time.sleep(0.05)
 """
 
@@ -106,27 +108,50 @@ def _dbt_build_killed_midway(work_dir: Path, input_path: Path, warehouse: Path) 
     return "".join(seen)
 
 
+def _observations(logs: list[Path]) -> list[list[dict]]:
+    return [
+        [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        for log in logs
+    ]
+
+
+def _wait_for_looks(logs: list[Path], at_least: list[int], readers) -> None:
+    """Wait until each reader has logged at least that many looks. No clock in the
+    assertion: on a loaded machine a look can take seconds, so wait for it, not for a time."""
+    deadline = time.monotonic() + 600
+    while any(len(seen) < n for seen, n in zip(_observations(logs), at_least, strict=True)):
+        dead = [reader.args[-2] for reader in readers if reader.poll() is not None]
+        assert not dead, f"reader process(es) {dead} stopped: {[r.stderr.read() for r in readers]}"
+        assert time.monotonic() < deadline, "the readers logged nothing for 10 minutes"
+        time.sleep(0.1)
+
+
 def _watching(published: Path, action) -> tuple[list[dict], str]:
-    """Run action() while two reader processes watch the published copy."""
+    """Run action() while two reader processes watch the published copy: each has looked
+    before action() starts, and each looks twice more after it ends (so its last look
+    began after the last publish)."""
     stop = published.parent / "stop-readers"
     stop.unlink(missing_ok=True)
+    logs = [published.parent / f"reader-{mode}.jsonl" for mode in ("held", "fresh")]
+    for log in logs:
+        log.unlink(missing_ok=True)
     readers = [
         subprocess.Popen(
-            [sys.executable, "-c", READER, str(published), str(stop), mode],
+            [sys.executable, "-c", READER, str(published), str(stop), mode, str(log)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for mode in ("held", "fresh")
+        for mode, log in zip(("held", "fresh"), logs, strict=True)
     ]
     try:
-        time.sleep(1.0)
+        _wait_for_looks(logs, [1, 1], readers)
         action()
-        time.sleep(1.0)
+        _wait_for_looks(logs, [len(seen) + 2 for seen in _observations(logs)], readers)
     finally:
         stop.touch()
-        outputs = [reader.communicate(timeout=60) for reader in readers]
-    observations = [json.loads(line) for output, _ in outputs for line in output.splitlines()]
+        outputs = [reader.communicate(timeout=120) for reader in readers]
+    observations = [look for seen in _observations(logs) for look in seen]
     return observations, "".join(errors for _, errors in outputs)
 
 
