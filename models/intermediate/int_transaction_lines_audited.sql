@@ -19,7 +19,7 @@
     A build that keeps no purchase line stops here too (clv_check_kept_lines).
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=clv_incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key=['source_file', 'source_row_number'],
     on_schema_change='fail',
@@ -34,9 +34,11 @@
 {%- set unioned = ref('int_transaction_lines_unioned') -%}
 {%- set lineage_and_raw_columns = ['source_file', 'source_row_number'] + raw_columns -%}
 
-{%- set line_key = 'hash(' ~ raw_columns | join(', ') ~ ')' -%}
-{%- set raw_line = 'struct_pack(' ~ raw_columns | join(', ') ~ ')' -%}
-{%- set keyed_raw_line = 'struct_pack(keyed.' ~ raw_columns | join(', keyed.') ~ ')' -%}
+{%- set keyed_raw_columns = [] -%}
+{%- for column in raw_columns -%}{%- do keyed_raw_columns.append('keyed.' ~ column) -%}{%- endfor -%}
+{%- set line_key = clv_hash(raw_columns) -%}
+{%- set raw_line = clv_struct(raw_columns) -%}
+{%- set keyed_raw_line = clv_struct(keyed_raw_columns) -%}
 
 with
 

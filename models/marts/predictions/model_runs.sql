@@ -87,7 +87,7 @@ naive_runs as (
                 || ' probability is 0.5, and no model could be trained or checked'
         end as message,
         {{ clv_json_object({'rule': "'next horizon revenue = last horizon revenue'"}) }} as model_parameters,
-        cast(null as varchar) as hyperparameters,
+        cast(null as string) as hyperparameters,
         cast(null as bigint) as training_rows,
         cast(null as double) as fit_seconds,
         cast(0 as bigint) as invalid_outputs,
@@ -116,7 +116,7 @@ baseline_runs as (
             'bgnbd_attempts': 'cast(baseline_fits.bgnbd_attempts as json)',
             'gamma_gamma_attempts': 'cast(baseline_fits.gamma_gamma_attempts as json)'
         }) }} as model_parameters,
-        cast(null as varchar) as hyperparameters,
+        cast(null as string) as hyperparameters,
         cast(baseline_fits.customers as bigint) as training_rows,
         cast(baseline_fits.fit_seconds as double) as fit_seconds,
         cast(coalesce(baseline_outputs.invalid_outputs, 0) as bigint) as invalid_outputs,
@@ -137,7 +137,7 @@ boosted_runs as (
             when bool_and(calibration_status = 'fitted') then 'trained'
             else 'uncalibrated'
         end as status,
-        coalesce(string_agg(nullif(message, ''), '; ' order by target), '') as message,
+        coalesce({{ clv_string_agg("nullif(message, '')", "'; '", 'target') }}, '') as message,
         {{ clv_json_object({
             'spend_rounds': "max(case when target = 'spend' then rounds end)",
             'purchase_rounds': "max(case when target = 'purchase' then rounds end)",
