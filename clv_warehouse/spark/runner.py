@@ -57,7 +57,7 @@ class StagePlan:
         relation downstream of none of ``unbuilt_after`` (the Python models still pending,
         and those run since dbt last built, whose descendants dbt has not built yet)."""
         done = set(done)
-        blocked = set().union(*(self.descendants.get(other, frozenset()) for other in unbuilt_after))
+        blocked = set().union(*(self.descendants.get(other, set()) for other in unbuilt_after))
         return all(
             (source in done) if source in STAGE else (source not in blocked)
             for source in STAGE_INPUTS[name]
@@ -194,7 +194,17 @@ def read_parquet_frame(path: Path) -> pd.DataFrame:
     pattern = str(path / "*.parquet") if path.is_dir() else str(path)
     with duckdb.connect() as con:
         con.execute("set preserve_insertion_order = true")
-        return con.execute("select * from read_parquet(?)", [pattern]).df()
+        # Spark writes its timestamps as UTC instants; they are plain UTC timestamps here,
+        # as the session's time zone is UTC (profiles.yml)
+        con.execute("set TimeZone = 'UTC'")
+        scan = con.sql("select * from read_parquet(?)", params=[pattern])
+        select = ", ".join(
+            f"cast({_identifier(name)} as timestamp) as {_identifier(name)}"
+            if str(kind) == "TIMESTAMP WITH TIME ZONE"
+            else _identifier(name)
+            for name, kind in zip(scan.columns, scan.types, strict=True)
+        )
+        return con.execute(f"select {select} from read_parquet(?)", [pattern]).df()
 
 
 class SparkTableStore:

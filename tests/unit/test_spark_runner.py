@@ -135,7 +135,8 @@ def test_run_ready_runs_what_it_can_and_writes_the_stage_schema(toy_stage):
     assert runner.run_ready(store, plan, done, pending) == ["p2"]
     assert store.tables["python_stage.p2"]["total"].tolist() == [55]
     assert toy_stage == [("p1", "1"), ("p2", "2")]
-    assert pending == set() and done == {"p1", "p2"}
+    assert pending == set()
+    assert done == {"p1", "p2"}
 
 
 def test_the_releases_source_is_refused_in_one_line():
@@ -179,7 +180,8 @@ def test_frames_cross_parquet_with_the_dtypes_dbt_duckdb_gives(tmp_path):
     with duckdb.connect() as con:
         con.execute(
             "create table t as select * from (values"
-            " (date '2020-01-02', 1.5::decimal(18, 4), 7::bigint, 'a', true, timestamp '2020-01-02 03:04:05'),"
+            " (date '2020-01-02', 1.5::decimal(18, 4), 7::bigint, 'a', true,"
+            " timestamp '2020-01-02 03:04:05'),"
             " (null, null, null, null, null, null)) as v(d, m, n, s, b, ts)"
         )
         expected = con.execute("select * from t").df()
@@ -205,15 +207,16 @@ def test_frames_written_keep_their_values_and_portable_types(tmp_path):
     runner.write_frame_parquet(frame, path)
     with duckdb.connect() as con:
         types = dict(con.execute(f"select name, type from parquet_schema('{path}')").fetchall())
-        kinds = dict(
-            (name, kind) for name, kind, *_ in con.execute(f"describe select * from '{path}'").fetchall()
-        )
-    assert kinds["when"] == "TIMESTAMP" and kinds["cutoff_date"] == "TIMESTAMP"
+        described = con.execute(f"describe select * from '{path}'").fetchall()
+        kinds = {name: kind for name, kind, *_ in described}
+    assert kinds["when"] == "TIMESTAMP"
+    assert kinds["cutoff_date"] == "TIMESTAMP"
     # a column of nulls only is typed as dbt-duckdb types it (INTEGER), which Spark reads
     assert kinds["empty"] == "INTEGER"
     assert "INT64" in str(types) or kinds["count"] == "BIGINT"
     back = runner.read_parquet_frame(path)
-    assert back["value"].iloc[0] == 1.25 and pd.isna(back["value"].iloc[1])
+    assert back["value"].iloc[0] == 1.25
+    assert pd.isna(back["value"].iloc[1])
     assert back["label"].tolist()[0] == "x"
 
 
@@ -223,9 +226,13 @@ def _python_model_calls(path: Path) -> tuple[str, set[str]]:
     called, refs = None, set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if isinstance(node.func.value, ast.Name) and node.func.value.id == "stage":
-                if node.func.attr != "DbtInputs":
-                    called = node.func.attr
+            receiver = node.func.value
+            if (
+                isinstance(receiver, ast.Name)
+                and receiver.id == "stage"
+                and node.func.attr != "DbtInputs"
+            ):
+                called = node.func.attr
             if node.func.attr == "ref" and isinstance(node.func.value, ast.Name):
                 refs.add(node.args[0].value)
     return called, refs
