@@ -60,21 +60,21 @@ class Inputs(Protocol):
 class DbtInputs:
     """Inputs of a dbt Python model on dbt-duckdb, filtered and ordered in DuckDB.
 
-    The model passes each ``dbt.ref(...)`` / ``dbt.source(...)`` call as a function, written
-    out in the model file where dbt sees which nodes the model depends on, and called only
-    when read (a train build never opens the releases source).
+    The model file passes its ``dbt.ref(...)`` relations (lazy: nothing is read until
+    ``.df()``), written out where dbt sees which nodes the model depends on, and each source
+    as a function, called only when read (a training build never opens the releases).
     """
 
     def __init__(
         self,
-        refs: dict[str, Callable[[], object]],
+        refs: dict[str, object],
         sources: dict[tuple[str, str], Callable[[], object]] | None = None,
     ) -> None:
         self._refs = refs
         self._sources = sources or {}
 
     def ref(self, name: str, *, where: str | None = None, order: str | None = None) -> pd.DataFrame:
-        relation = self._refs[name]()
+        relation = self._refs[name]
         if where is not None:
             relation = relation.filter(where)
         if order is not None:

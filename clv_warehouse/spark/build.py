@@ -64,7 +64,9 @@ def build_rounds(
     pending = set(STAGE)
     done: set[str] = set()
     excluded = [f"path:models/python_stage_on_spark/{name}.sql+" for name in sorted(pending)]
-    if not invoke(["build", "--exclude", *excluded, *dbt_args]):
+    # a full parse first: dbt's partial parsing mixes up the disabled Python models and their
+    # enabled stand-ins of the same names when either changed since the last parse
+    if not invoke(["build", "--no-partial-parse", "--exclude", *excluded, *dbt_args]):
         raise RunnerError("dbt build failed before the Python stage; the errors above say where")
     manifest = read_manifest()
     steps: list[list[str]] = []
@@ -91,7 +93,8 @@ def build_rounds(
 
 
 @contextmanager
-def _environment(env: Mapping[str, str]):
+def dbt_environment(env: Mapping[str, str]):
+    """os.environ set to ``env`` for in-process dbt invocations (dbt reads env_var() there)."""
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
@@ -133,7 +136,7 @@ def build_on_spark(
             print(f"Python stage on Spark: {name} written", flush=True)
         return ran
 
-    with _environment(env):
+    with dbt_environment(env):
         try:
             return build_rounds(invoke, dbt_args, read_manifest, run_stage)
         finally:

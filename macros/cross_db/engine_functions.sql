@@ -59,8 +59,9 @@
 
 {#-
     A strptime format as a Java DateTimeFormatter pattern (Spark's to_timestamp): %Y%m%d ->
-    yyyyMMdd. A directive followed directly by another is fixed width (MM), otherwise one
-    letter (M), which parses one or two digits as strptime does. Literal text is quoted.
+    yyyyMMdd. A directive next to another is fixed width (MM: with one letter, the year would
+    take every digit), otherwise one letter (M), which parses one or two digits as strptime
+    does. Literal text is quoted.
 -#}
 {% macro clv_java_datetime_pattern(format) -%}
     {%- set letters = {'Y': 'yyyy', 'm': 'M', 'd': 'd', 'H': 'H', 'M': 'm', 'S': 's', 'y': 'yy',
@@ -76,7 +77,9 @@
                 {{ exceptions.raise_compiler_error("timestamp_formats: the directive " ~ token ~ " has no Spark equivalent; use %Y %m %d %H %M %S %y %b %B %p %I %f %j.") }}
             {%- endif -%}
             {%- set next = tokens[loop.index] if loop.index < tokens | length else '' -%}
-            {%- if letter | length == 1 and next.startswith('%') and next != '%%' -%}
+            {%- set previous = tokens[loop.index0 - 1] if loop.index0 > 0 else '' -%}
+            {%- if letter | length == 1 and ((next.startswith('%') and next != '%%')
+                or (previous.startswith('%') and previous != '%%')) -%}
                 {%- set letter = letter ~ letter -%}
             {%- endif -%}
             {%- do parts.append(letter) -%}

@@ -16,7 +16,8 @@
     cleaning settings, an as-of date moved back, or a loaded file changed under the same name
     (its fingerprint, recorded by the post-hook, macros/inputs/input_fingerprints.sql).
     `dbt build --full-refresh` (or `clv build -- --full-refresh`) rebuilds from every raw line.
-    A build that keeps no purchase line stops here too (clv_check_kept_lines).
+    A build that keeps no purchase line stops here too (clv_check_kept_lines; outside the
+    model's transaction on DuckDB, inside on Spark, whose materializations run no other hooks).
 -#}
 {{ config(
     materialized=clv_incremental_materialization(),
@@ -25,7 +26,7 @@
     on_schema_change='fail',
     post_hook=[
         "{{ clv_record_input_files() }}",
-        {"sql": "{{ clv_check_kept_lines(this) }}", "transaction": false},
+        {"sql": "{{ clv_check_kept_lines(this) }}", "transaction": target.type == 'spark'},
     ],
 ) }}
 {%- set as_of_date = clv_as_of_date() -%}

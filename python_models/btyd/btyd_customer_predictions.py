@@ -7,8 +7,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     inputs = stage.DbtInputs(
         {
-            "btyd_fits": lambda: dbt.ref("btyd_fits"),
-            "customer_rfm": lambda: dbt.ref("customer_rfm"),
+            "btyd_fits": dbt.ref("btyd_fits"),
+            "customer_rfm": dbt.ref("customer_rfm"),
         },
     )
     config = {

@@ -7,13 +7,15 @@ from clv_warehouse.modeling import stage
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    # read only by a score build: a training build's warehouse may not hold it yet
+    releases = lambda: dbt.source("clv_releases", "model_releases")  # noqa: E731
     inputs = stage.DbtInputs(
         {
-            "customer_rfm": lambda: dbt.ref("customer_rfm"),
-            "int_customer_rfm_at_training_end": lambda: dbt.ref("int_customer_rfm_at_training_end"),
-            "cutoffs": lambda: dbt.ref("cutoffs"),
+            "customer_rfm": dbt.ref("customer_rfm"),
+            "int_customer_rfm_at_training_end": dbt.ref("int_customer_rfm_at_training_end"),
+            "cutoffs": dbt.ref("cutoffs"),
         },
-        {("clv_releases", "model_releases"): lambda: dbt.source("clv_releases", "model_releases")},
+        {("clv_releases", "model_releases"): releases},
     )
     config = {
         "btyd_settings": dbt.config.get("btyd_settings"),

@@ -7,7 +7,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     inputs = stage.DbtInputs(
         {
-            "int_backtest_outcomes": lambda: dbt.ref("int_backtest_outcomes"),
+            "int_backtest_outcomes": dbt.ref("int_backtest_outcomes"),
         },
     )
     return stage.backtest_metric_values(inputs, {}.get)

@@ -7,8 +7,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     inputs = stage.DbtInputs(
         {
-            "xgboost_fits": lambda: dbt.ref("xgboost_fits"),
-            "int_feature_drift_samples": lambda: dbt.ref("int_feature_drift_samples"),
+            "xgboost_fits": dbt.ref("xgboost_fits"),
+            "int_feature_drift_samples": dbt.ref("int_feature_drift_samples"),
         },
     )
     return stage.feature_drift_values(inputs, {}.get)

@@ -7,7 +7,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     inputs = stage.DbtInputs(
         {
-            "int_forecast_monitoring_outcomes": lambda: dbt.ref("int_forecast_monitoring_outcomes"),
+            "int_forecast_monitoring_outcomes": dbt.ref("int_forecast_monitoring_outcomes"),
         },
     )
     return stage.forecast_monitoring_values(inputs, {}.get)

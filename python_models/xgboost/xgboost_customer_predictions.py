@@ -7,8 +7,8 @@ def model(dbt, session):
     dbt.config(materialized="table")
     inputs = stage.DbtInputs(
         {
-            "xgboost_fits": lambda: dbt.ref("xgboost_fits"),
-            "int_model_inputs": lambda: dbt.ref("int_model_inputs"),
+            "xgboost_fits": dbt.ref("xgboost_fits"),
+            "int_model_inputs": dbt.ref("int_model_inputs"),
         },
     )
     return stage.xgboost_customer_predictions(inputs, {}.get)

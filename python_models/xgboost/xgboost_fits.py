@@ -6,14 +6,16 @@ from clv_warehouse.modeling import stage
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    # read only by a score build: a training build's warehouse may not hold it yet
+    releases = lambda: dbt.source("clv_releases", "model_releases")  # noqa: E731
     inputs = stage.DbtInputs(
         {
-            "feature_catalog": lambda: dbt.ref("feature_catalog"),
-            "int_model_inputs": lambda: dbt.ref("int_model_inputs"),
-            "btyd_fits": lambda: dbt.ref("btyd_fits"),
-            "cutoffs": lambda: dbt.ref("cutoffs"),
+            "feature_catalog": dbt.ref("feature_catalog"),
+            "int_model_inputs": dbt.ref("int_model_inputs"),
+            "btyd_fits": dbt.ref("btyd_fits"),
+            "cutoffs": dbt.ref("cutoffs"),
         },
-        {("clv_releases", "model_releases"): lambda: dbt.source("clv_releases", "model_releases")},
+        {("clv_releases", "model_releases"): releases},
     )
     config = {
         "xgboost_settings": dbt.config.get("xgboost_settings"),

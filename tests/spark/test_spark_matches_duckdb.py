@@ -1,6 +1,6 @@
 """The same project on Spark and on DuckDB gives the same marts (make test-spark).
 
-Each input (CDNOW master, and the fixture file of each layout) is built twice: on DuckDB
+Each input (the CDNOW sample, and the fixture file of each layout) is built twice: on DuckDB
 (dbt build, as `make test` builds it) and on Spark in local mode (`clv build --target spark`'s
 rounds, in this process, so one JVM serves every build). Then every table of the marts schema
 is compared (compare.py): the same columns, the same row count, the same keys (every column
@@ -24,7 +24,7 @@ import pytest
 from compare import compare_tables, duckdb_tables, spark_tables
 from warehouse_builds import FIXTURES, GENERIC_FIXTURE_COLUMNS, build_warehouse
 
-from clv_warehouse.project import PROJECT_DIR, BuildSettings, cdnow_master_path
+from clv_warehouse.project import PROJECT_DIR, BuildSettings, cdnow_sample_path
 
 pyspark = pytest.importorskip("pyspark", reason="the Spark tests need make .venv/.spark")
 if shutil.which("java") is None:
@@ -40,21 +40,24 @@ FAST_VARS = {
     "xgboost_max_rounds": 200,
 }
 
-# layout, input, as-of date, vars
+# layout, input, as-of date, vars, whether the Spark build runs the dbt data tests too (the
+# fixtures' builds skip them to fit the budget: the DuckDB builds run them on every input)
 RUNS = {
-    "cdnow_master": ("cdnow", None, None, {}),
-    "cdnow_fixture": ("cdnow", FIXTURES / "cdnow" / "*.txt", "1997-12-01", {}),
+    "cdnow_sample": ("cdnow", cdnow_sample_path(), None, {}, True),
+    "cdnow_fixture": ("cdnow", FIXTURES / "cdnow" / "*.txt", "1997-12-01", {}, False),
     "online_retail": (
         "online_retail",
         FIXTURES / "online_retail" / "invoice_lines.csv",
         "2011-12-10",
         {},
+        False,
     ),
     "generic": (
         "generic",
         FIXTURES / "generic" / "sales.csv",
         "2021-07-01",
         {"generic_columns": GENERIC_FIXTURE_COLUMNS},
+        False,
     ),
 }
 
@@ -65,21 +68,32 @@ def spark_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("spark")
 
 
-def build_both(name: str, work_dir: Path, spark_dir: Path, project_dir: Path = PROJECT_DIR):
-    """The DuckDB warehouse file and the Spark marts (as frames) of one run."""
-    from clv_warehouse.spark.build import build_on_spark
+@pytest.fixture(scope="module")
+def duckdb_warehouses(tmp_path_factory) -> dict[str, Path]:
+    """The DuckDB build of each run, made once (the broken-dispatch test reuses one)."""
+    warehouses: dict[str, Path] = {}
 
-    layout, input_path, as_of_date, variables = RUNS[name]
-    input_path = input_path or cdnow_master_path()
-    variables = {**FAST_VARS, **variables}
-    duck = build_warehouse(
-        work_dir / "duckdb",
-        layout,
-        input_path,
-        as_of_date=as_of_date,
-        variables=variables,
-        project_dir=project_dir,
-    ).assert_succeeded()
+    def warehouse_of(name: str) -> Path:
+        if name not in warehouses:
+            layout, input_path, as_of_date, variables, _ = RUNS[name]
+            warehouses[name] = (
+                build_warehouse(
+                    tmp_path_factory.mktemp(f"duckdb_{name}"),
+                    layout,
+                    input_path,
+                    as_of_date=as_of_date,
+                    variables={**FAST_VARS, **variables},
+                )
+                .assert_succeeded()
+                .warehouse
+            )
+        return warehouses[name]
+
+    return warehouse_of
+
+
+def spark_environment(name: str, work_dir: Path, spark_dir: Path, project_dir: Path) -> dict:
+    layout, input_path, as_of_date, _, _ = RUNS[name]
     settings = BuildSettings(
         layout=layout,
         input_path=Path(input_path),
@@ -96,14 +110,21 @@ def build_both(name: str, work_dir: Path, spark_dir: Path, project_dir: Path = P
             "DBT_LOG_PATH": str(work_dir / "spark_logs"),
         }
     )
-    build_on_spark(env, ["--vars", json.dumps(variables)], project_dir, work_dir / "stage_scratch")
-    return duck.warehouse, spark_tables("marts")
+    return env
 
 
 @pytest.mark.parametrize("name", list(RUNS))
-def test_every_mart_matches_duckdb(name, tmp_path, spark_dir):
-    warehouse, on_spark = build_both(name, tmp_path, spark_dir)
-    on_duckdb = duckdb_tables(warehouse, "marts")
+def test_every_mart_matches_duckdb(name, tmp_path, spark_dir, duckdb_warehouses):
+    from clv_warehouse.spark.build import build_on_spark
+
+    _, _, _, variables, with_tests = RUNS[name]
+    arguments = ["--vars", json.dumps({**FAST_VARS, **variables})]
+    if not with_tests:
+        arguments += ["--exclude-resource-type", "test"]
+    env = spark_environment(name, tmp_path, spark_dir, PROJECT_DIR)
+    build_on_spark(env, arguments, PROJECT_DIR, tmp_path / "stage_scratch")
+    on_spark = spark_tables("marts")
+    on_duckdb = duckdb_tables(duckdb_warehouses(name), "marts")
     assert sorted(on_spark) == sorted(on_duckdb)
     problems = {
         table: problem
@@ -115,10 +136,14 @@ def test_every_mart_matches_duckdb(name, tmp_path, spark_dir):
     assert len(on_duckdb["predictions"]) > 0
 
 
-def test_a_broken_dispatch_macro_is_caught(tmp_path, spark_dir):
-    """The comparison fails when one Spark macro differs: a copy of the project whose
-    spark__clv_share_of rounds to 1 decimal (as avg over decimal(2, 1) rounds to 5) gives
-    other purchase rates, hence other naive predictions, and compare_tables says so."""
+def test_a_broken_dispatch_macro_is_caught(tmp_path, spark_dir, duckdb_warehouses):
+    """The comparison fails when one Spark macro differs: in a copy of the project whose
+    spark__clv_strip_leading_zeros keeps the zeros (as Spark's ltrim(x, '0') silently does
+    something else), customer 00001 stays '00001', and the transactions differ."""
+    from dbt.cli.main import dbtRunner
+
+    from clv_warehouse.spark.build import dbt_environment
+
     project = tmp_path / "project"
     shutil.copytree(
         PROJECT_DIR,
@@ -126,16 +151,20 @@ def test_a_broken_dispatch_macro_is_caught(tmp_path, spark_dir):
         ignore=shutil.ignore_patterns(".venv", "target", "logs", "warehouse", ".git", "bench"),
     )
     os.symlink(PROJECT_DIR / ".venv", project / ".venv")
-    (project / "macros" / "zz_broken_dispatch.sql").write_text(
-        "{% macro spark__clv_share_of(condition) -%}\n"
-        "    round(cast(count_if({{ condition }}) as double) / count(*), 1)\n"
-        "{%- endmacro %}\n"
-    )
     engine_functions = project / "macros" / "cross_db" / "engine_functions.sql"
     text = engine_functions.read_text()
-    start = text.index("{% macro spark__clv_share_of(condition) -%}")
-    end = text.index("{%- endmacro %}", start) + len("{%- endmacro %}")
-    engine_functions.write_text(text[:start] + text[end:])
-    warehouse, on_spark = build_both("cdnow_fixture", tmp_path / "work", spark_dir, project)
-    on_duckdb = duckdb_tables(warehouse, "marts")
-    assert compare_tables(on_duckdb["predictions"], on_spark["predictions"]) is not None
+    broken = text.replace("regexp_replace({{ expression }}, '^0+', '')", "{{ expression }}")
+    assert broken != text
+    engine_functions.write_text(broken)
+    env = spark_environment("cdnow_fixture", tmp_path, spark_dir, project)
+    arguments = ["build", "--select", "+transactions", "--exclude-resource-type", "test"]
+    with dbt_environment(env):
+        result = dbtRunner().invoke(
+            [*arguments, "--project-dir", str(project), "--profiles-dir", str(project)]
+        )
+    assert result.success
+    on_duckdb = duckdb_tables(duckdb_warehouses("cdnow_fixture"), "marts")
+    on_spark = spark_tables("marts")
+    problem = compare_tables(on_duckdb["transactions"], on_spark["transactions"])
+    assert problem is not None
+    assert "customer_id" in problem

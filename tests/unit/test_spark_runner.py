@@ -159,7 +159,14 @@ def test_build_rounds_select_what_each_stage_step_unblocks(toy_stage):
     assert steps == [["p1"], ["p2"]]
     stand_in = "path:models/python_stage_on_spark/{}.sql+".format
     assert invoked == [
-        ["build", "--exclude", stand_in("p1"), stand_in("p2"), "--full-refresh"],
+        [
+            "build",
+            "--no-partial-parse",
+            "--exclude",
+            stand_in("p1"),
+            stand_in("p2"),
+            "--full-refresh",
+        ],
         ["build", "--select", stand_in("p1"), "--exclude", stand_in("p2"), "--full-refresh"],
         ["build", "--select", stand_in("p2"), "--full-refresh"],
     ]
