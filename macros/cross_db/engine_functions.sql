@@ -259,6 +259,17 @@
         {%- endfor %}
     ) as varchar)
 {%- endmacro %}
+{#- A JSON text as a JSON value inside clv_json_object (not a string holding JSON). -#}
+{% macro clv_json_text(expression) -%}
+    {{ return(adapter.dispatch('clv_json_text', 'clv_warehouse')(expression)) }}
+{%- endmacro %}
+{% macro default__clv_json_text(expression) -%}
+    cast({{ expression }} as json)
+{%- endmacro %}
+{% macro spark__clv_json_text(expression) -%}
+    parse_json({{ expression }})
+{%- endmacro %}
+
 {#- (Spark writes numbers and spaces its own way: compare the parsed JSON, not the text) -#}
 {% macro spark__clv_json_object(pairs) -%}
     to_json(named_struct(
