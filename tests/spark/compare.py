@@ -88,7 +88,8 @@ def spark_tables(schema: str) -> dict[str, pd.DataFrame]:
 def _is_json(values: pd.Series) -> bool:
     texts = values.dropna()
     return (
-        len(texts) > 0 and texts.map(lambda text: isinstance(text, str) and text[:1] in "{[").all()
+        len(texts) > 0
+        and texts.map(lambda text: isinstance(text, str) and text.startswith(("{", "["))).all()
     )
 
 
