@@ -38,6 +38,9 @@ VOLATILE_COLUMNS = {
     "classified_through",
     "built_at",
     "invocation_id",
+    # the id of the model release that scored the rows: a digest of the XGBoost boosters among
+    # others, so it differs with them (below), on every row of the build
+    "release_id",
 }
 
 
