@@ -57,13 +57,18 @@
             ~ ', nullValue \'\\u0001\', emptyValue \'\', mode \'PERMISSIVE\', enforceSchema \'false\'' -%}
         {%- do run_query('create table ' ~ header_files ~ ' using csv options (' ~ options ~ ')') -%}
         {%- set header = [] -%}
+        {%- set values = [] -%}
         {%- for column in adapter.get_columns_in_relation(api.Relation.create(schema=schema, identifier=table ~ '__header')) -%}
-            {%- do header.append(clv_quote(column.name, 'identifier') ~ ' string') -%}
+            {%- set name = clv_quote(column.name, 'identifier') -%}
+            {%- do header.append(name ~ ' string') -%}
+            {#- Spark reads an empty field as null: on a whole line it is '', as in DuckDB -#}
+            {%- do values.append('case when _corrupt_record is null then coalesce(' ~ name ~ ", '') else " ~ name ~ ' end as ' ~ name) -%}
         {%- endfor -%}
         {%- do run_query('drop table if exists ' ~ header_files) -%}
         {%- do run_query('create table ' ~ files_table ~ ' (' ~ header | join(', ') ~ ', _corrupt_record string) using csv options ('
             ~ options ~ ', columnNameOfCorruptRecord \'_corrupt_record\')') -%}
-        {%- set columns = '*, ' ~ file_name ~ ' as filename, monotonically_increasing_id() as scan_row_number' -%}
+        {%- set columns = values | join(', ') ~ ', _corrupt_record, ' ~ file_name
+            ~ ' as filename, monotonically_increasing_id() as scan_row_number' -%}
     {%- endif -%}
     {%- do run_query('create view ' ~ schema ~ '.' ~ table ~ ' as select ' ~ columns ~ ' from ' ~ files_table) -%}
     {{ return('select 1') }}

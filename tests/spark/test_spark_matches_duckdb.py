@@ -123,7 +123,9 @@ def test_every_mart_matches_duckdb(name, tmp_path, spark_dir, duckdb_warehouses)
     from clv_warehouse.spark.build import build_on_spark
 
     _, _, _, variables, with_tests = RUNS[name]
-    arguments = ["--vars", json.dumps({**FAST_VARS, **variables})]
+    # --full-refresh: the Spark warehouse is shared by the runs, and prediction_history
+    # appends (each DuckDB build is a fresh file)
+    arguments = ["--full-refresh", "--vars", json.dumps({**FAST_VARS, **variables})]
     if not with_tests:
         arguments += ["--exclude-resource-type", "test"]
     env = spark_environment(name, tmp_path, spark_dir, PROJECT_DIR)
