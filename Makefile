@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: run test lint docs dashboards report chromium clean lock bench bench-api evaluate
+.PHONY: run test test-spark lint docs dashboards report chromium clean lock bench bench-api evaluate
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v[:2] == (3, 11) else "CLV Warehouse needs Python 3.11; found %d.%d at $(PYTHON). Set PYTHON=/path/to/python3.11." % v[:2])'
@@ -28,6 +28,12 @@ $(VENV)/.runtime: requirements.txt pyproject.toml
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+# The Spark target on top of the dev lock: dbt-spark's session method and pyspark (README,
+# "Running on Spark"). Java 17 is a system package (apt-get install openjdk-17-jre-headless).
+$(VENV)/.spark: $(VENV)/.dev requirements-spark.txt
+	$(PIP) install -r requirements-spark.txt
 	@touch $@
 
 run: $(VENV)/.runtime
@@ -92,6 +98,12 @@ chromium:
 # fixtures are built once, and the files that use the CDNOW build share one (tests/conftest.py).
 test: lint chromium
 	$(BIN)/pytest -n 2 --dist loadfile
+
+# The same project on Spark (local mode) against DuckDB: CDNOW and each layout's fixture built
+# on both, every mart compared (tests/spark/). Not part of `make test`.
+test-spark: $(VENV)/.spark
+	@command -v java >/dev/null || { echo "make test-spark: no java on PATH; Spark needs Java 17 (apt-get install openjdk-17-jre-headless)"; exit 1; }
+	$(BIN)/pytest tests/spark -p no:cacheprovider
 
 docs: $(VENV)/.runtime
 	$(BIN)/dbt docs generate

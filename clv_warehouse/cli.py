@@ -1,7 +1,9 @@
 """The ``clv`` command: build the warehouse and report on it.
 
     clv build [--layout cdnow|online_retail|generic] [--input PATH] [--as-of YYYY-MM-DD]
-              [--warehouse PATH] [-- extra dbt arguments]
+              [--warehouse PATH] [--target local|spark] [-- extra dbt arguments]
+                                  (--target spark, or CLV_TARGET=spark: the same warehouse
+                                   on Spark in local mode; README, "Running on Spark")
     clv train  (the same as build: every model fitted and backtested; keeps a model release)
     clv score [--release ID] [same options as build]
                                   (the daily job: new files, features at the new scoring
@@ -79,6 +81,7 @@ from clv_warehouse.release_store import (
 from clv_warehouse.summary import format_summary, read_summary
 from clv_warehouse.synthetic import SYNTHETIC_LAYOUTS, Parameters, append_day, generate
 
+TARGETS = ("local", "spark")
 # Where an unexpected error's traceback goes; the one line on stderr names the file.
 ERROR_LOG = PROJECT_DIR / "logs" / "clv.log"
 REPORT_PATH = PROJECT_DIR / "reports" / "clv_report.html"
@@ -101,9 +104,49 @@ def _settings(args: argparse.Namespace) -> BuildSettings:
     )
 
 
+def _target(args: argparse.Namespace) -> str:
+    target = getattr(args, "target", None) or os.environ.get("CLV_TARGET", "local").strip()
+    if target not in TARGETS:
+        raise ValueError(f"CLV_TARGET={target!r}: use one of {', '.join(TARGETS)}")
+    return target
+
+
+def _build_on_spark(args: argparse.Namespace, settings: BuildSettings) -> int:
+    """clv build --target spark: dbt and the Python stage in rounds (clv_warehouse/spark/)."""
+    from clv_warehouse.spark.build import SparkSetupError, build_on_spark
+    from clv_warehouse.spark.runner import RunnerError
+
+    input_path = settings.resolved_input_path()
+    check_build_environment(settings.layout)
+    env = settings.environment()
+    env["CLV_TARGET"] = "spark"
+    spark_dir = Path(env.get("CLV_SPARK_DIR") or PROJECT_DIR / "warehouse" / "spark")
+    env["CLV_SPARK_DIR"] = str(spark_dir if spark_dir.is_absolute() else PROJECT_DIR / spark_dir)
+    print(
+        f"Building the warehouse on Spark from {input_path} ({settings.layout} layout;"
+        f" tables in {env['CLV_SPARK_DIR']})",
+        flush=True,
+    )
+    started = time.perf_counter()
+    try:
+        steps = build_on_spark(
+            env, list(args.dbt_args), PROJECT_DIR, Path(env["CLV_SPARK_DIR"]) / "stage_scratch"
+        )
+    except (SparkSetupError, RunnerError) as error:
+        elapsed = time.perf_counter() - started
+        print(f"clv build --target spark: {one_line(error)} ({elapsed:.0f} s)", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - started
+    ran = ", ".join(" + ".join(step) for step in steps)
+    print(f"\nBuilt on Spark in {elapsed:.1f} s; the Python stage ran between dbt rounds: {ran}")
+    return 0
+
+
 def _build(args: argparse.Namespace) -> int:
     """clv build / clv train: the full build, then keep the release it made."""
     settings = _settings(args)
+    if _target(args) == "spark":
+        return _build_on_spark(args, settings)
     input_path = settings.resolved_input_path()
     check_build_environment(settings.layout)
     # dbt would die with a traceback on DuckDB's lock; say who holds it instead.
@@ -149,6 +192,11 @@ def _build_failed(job: str, returncode: int, elapsed: float) -> int:
 
 def _score(args: argparse.Namespace) -> int:
     """clv score: apply the latest (or named) release at the new scoring cutoff."""
+    if os.environ.get("CLV_TARGET", "local").strip() == "spark":
+        raise ReleaseError(
+            "model releases are kept in the DuckDB warehouse, so clv score runs on DuckDB only;"
+            " on Spark, clv build --target spark trains and scores in one build"
+        )
     settings = _settings(args)
     input_path = settings.resolved_input_path()
     check_build_environment(settings.layout)
@@ -424,6 +472,10 @@ def parser() -> argparse.ArgumentParser:
         "score", help="daily: new files, features at the new scoring cutoff, the latest release"
     )
     score.add_argument("--release", help="the release to apply (default: the latest)")
+    for command in (build, train):
+        command.add_argument(
+            "--target", choices=TARGETS, help="local (DuckDB) or spark (CLV_TARGET; default local)"
+        )
     for command, handler in ((train, _build), (score, _score)):
         command.add_argument("--layout", choices=LAYOUTS, help="input layout (CLV_INPUT_LAYOUT)")
         command.add_argument("--input", help="input file or glob (CLV_INPUT_PATH)")

@@ -213,7 +213,7 @@ final as (
         -- BTYD summary, as lifetimes computes it with observation_period_end = cutoff - 1 day
         cast(aggregated.purchase_days - 1 as bigint) as frequency,
         {{ dbt.datediff('aggregated.first_purchase_date', 'aggregated.last_purchase_date', 'day') }} as recency,
-        aggregated.days_since_first_purchase - 1 as "T",
+        aggregated.days_since_first_purchase - 1 as {{ adapter.quote('T') }},
         case
             when aggregated.purchase_days = 1 then 0.0
             else cast(aggregated.revenue - aggregated.first_purchase_revenue as double) / (aggregated.purchase_days - 1)
@@ -262,7 +262,8 @@ final as (
         cast(aggregated.revenue as double)
             / aggregated.days_since_first_purchase
             as revenue_per_tenure_day,
-        30.0 * aggregated.purchase_days
+        -- (a double division on both engines: Spark would keep the decimal 30.0's type)
+        cast(30.0 * aggregated.purchase_days as double)
             / aggregated.days_since_first_purchase
             as purchase_days_per_30d,
 

@@ -33,8 +33,8 @@
     NUL inside a quoted cell). -#}
 {% macro clv_checked_header(source_relation, first_file) %}
     {%- set header = {} -%}
-    {%- for row in run_query("describe select * from " ~ source_relation).rows
-        if row[0] not in ('filename', 'file_row_number') -%}
+    {%- for row in clv_describe_query("select * from " ~ source_relation)
+        if row[0] not in clv_reader_columns() -%}
         {%- if modules.re.search('[\x00-\x1f\x7f]', row[0]) -%}
             {{ exceptions.raise_compiler_error(
                 "Input file " ~ first_file ~ ": header column " ~ loop.index ~ " (" ~ tojson(row[0][:60])
@@ -64,20 +64,19 @@
     {%- endif -%}
     {%- do clv_input_encoding() -%}
 
-    {%- set files = run_query("select file from glob(" ~ clv_quote(path) ~ ") order by file") -%}
-    {%- if files.rows | length == 0 -%}
+    {%- set files, empty_files = clv_input_files_and_empty_ones(path) -%}
+    {%- if files | length == 0 -%}
         {{ exceptions.raise_compiler_error("Input file not found: no file matches '" ~ path ~ "' (layout " ~ layout ~ ")." ~ hint) }}
     {%- endif -%}
-    {%- do clv_check_input_kinds(path, files.columns[0].values() | list, layout) -%}
-    {%- set sizes = run_query("select filename, size from read_blob(" ~ clv_quote(path) ~ ") where size = 0 order by filename") -%}
-    {%- if sizes.rows | length > 0 -%}
-        {{ exceptions.raise_compiler_error("Input file " ~ sizes.rows[0][0] ~ " is empty (0 bytes): there is nothing to load. Remove it or point input_path elsewhere.") }}
+    {%- do clv_check_input_kinds(path, files, layout) -%}
+    {%- if empty_files | length > 0 -%}
+        {{ exceptions.raise_compiler_error("Input file " ~ empty_files[0] ~ " is empty (0 bytes): there is nothing to load. Remove it or point input_path elsewhere.") }}
     {%- endif -%}
     {%- if spec | length == 0 -%}
         {{ return(resolved) }}
     {%- endif -%}
 
-    {%- set column_types = clv_checked_header(source_relation, files.rows[0][0]) -%}
+    {%- set column_types = clv_checked_header(source_relation, files[0]) -%}
     {%- set header = column_types.keys() | list -%}
     {#- each file column's type, for clv_raw_text_column (timestamps with time zone) -#}
     {%- do resolved.update({'_column_types': column_types}) -%}
@@ -93,7 +92,7 @@
         {%- endfor -%}
         {%- if matches | length > 1 -%}
             {{ exceptions.raise_compiler_error(
-                "Input file " ~ files.rows[0][0] ~ " (layout " ~ layout ~ ") has " ~ matches | length
+                "Input file " ~ files[0] ~ " (layout " ~ layout ~ ") has " ~ matches | length
                 ~ " columns for " ~ canonical ~ ": " ~ clv_shown_names(matches)
                 ~ " (names are compared without case, spaces or underscores). Remove or rename all but one of them"
                 ~ (", or map generic_columns." ~ canonical ~ " to a name no other column has." if layout == 'generic' else ".")) }}
@@ -107,7 +106,7 @@
     {%- endfor -%}
     {%- if missing | length > 0 -%}
         {{ exceptions.raise_compiler_error(
-            "Input file " ~ files.rows[0][0] ~ " (layout " ~ layout ~ ") lacks required column(s): "
+            "Input file " ~ files[0] ~ " (layout " ~ layout ~ ") lacks required column(s): "
             ~ missing | join('; ') ~ ". Columns found: " ~ clv_shown_names(header)
             ~ ". Check the delimiter and header line, rename the columns, or use the generic layout with a generic_columns mapping.") }}
     {%- endif -%}
@@ -125,6 +124,19 @@
     Parquet files have no lines: false.
 -#}
 {% macro clv_line_field_check(source_relation) %}
+    {{ return(adapter.dispatch('clv_line_field_check', 'clv_warehouse')(source_relation)) }}
+{% endmacro %}
+
+{#- Spark's CSV reader marks a line with more or fewer fields than the header as corrupt
+    (macros/inputs/spark_inputs.sql reads with a _corrupt_record column). -#}
+{% macro spark__clv_line_field_check(source_relation) %}
+    {%- if not execute or model.resource_type == 'unit_test' or clv_input_path().lower().endswith('.parquet') -%}
+        {{ return('false') }}
+    {%- endif -%}
+    {{ return('(_corrupt_record is not null)') }}
+{% endmacro %}
+
+{% macro default__clv_line_field_check(source_relation) %}
     {%- if not execute or model.resource_type == 'unit_test' or clv_input_path().lower().endswith('.parquet') -%}
         {{ return('false') }}
     {%- endif -%}
@@ -154,4 +166,38 @@
             "Input " ~ clv_input_path() ~ " (layout " ~ layout ~ ") has no data rows: only a header line or blank lines."
             ~ " There is nothing to load. Point input_path at the export that holds the transactions.") }}
     {%- endif -%}
+{% endmacro %}
+
+{#- The columns the readers add to a file's own (not header names). -#}
+{% macro clv_reader_columns() %}
+    {{ return(adapter.dispatch('clv_reader_columns', 'clv_warehouse')()) }}
+{% endmacro %}
+{% macro default__clv_reader_columns() %}
+    {{ return(['filename', 'file_row_number']) }}
+{% endmacro %}
+{% macro spark__clv_reader_columns() %}
+    {{ return(['filename', 'file_row_number', 'scan_row_number', '_corrupt_record']) }}
+{% endmacro %}
+
+{#- ([every file the path matches], [those of them that are empty]), both sorted. -#}
+{% macro clv_input_files_and_empty_ones(path) %}
+    {{ return(adapter.dispatch('clv_input_files_and_empty_ones', 'clv_warehouse')(path)) }}
+{% endmacro %}
+{% macro default__clv_input_files_and_empty_ones(path) %}
+    {%- set files = run_query("select file from glob(" ~ clv_quote(path) ~ ") order by file") -%}
+    {%- if files.rows | length == 0 -%}
+        {{ return(([], [])) }}
+    {%- endif -%}
+    {%- set sizes = run_query("select filename, size from read_blob(" ~ clv_quote(path) ~ ") where size = 0 order by filename") -%}
+    {{ return((files.columns[0].values() | list, sizes.columns[0].values() | list)) }}
+{% endmacro %}
+{% macro spark__clv_input_files_and_empty_ones(path) %}
+    {%- set listed = clv_list_input_files(path) -%}
+    {%- set files = [] -%}
+    {%- set empty_files = [] -%}
+    {%- for row in listed -%}
+        {%- do files.append(row[0]) -%}
+        {%- if row[1] == 0 -%}{%- do empty_files.append(row[0]) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return((files, empty_files)) }}
 {% endmacro %}

@@ -9,6 +9,15 @@
       longer than the header. Checked on files up to 32 MiB, whose bytes are read once here.
 -#}
 {% macro clv_check_input_kinds(path, files, layout) %}
+    {{ return(adapter.dispatch('clv_check_input_kinds', 'clv_warehouse')(path, files, layout)) }}
+{% endmacro %}
+
+{#- Spark: one kind of file per input (its CSV reader splits CRLF and LF lines alike). -#}
+{% macro spark__clv_check_input_kinds(path, files, layout) %}
+    {%- do default__clv_check_input_kinds(path, files, 'cdnow') -%}
+{% endmacro %}
+
+{% macro default__clv_check_input_kinds(path, files, layout) %}
     {%- set parquet_files = [] -%}
     {%- set other_files = [] -%}
     {%- for file in files -%}

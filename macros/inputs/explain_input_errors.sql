@@ -7,6 +7,15 @@
     what to do instead. It only logs: the failed node already makes the command fail.
 -#}
 {% macro clv_explain_input_errors(results) %}
+    {{ return(adapter.dispatch('clv_explain_input_errors', 'clv_warehouse')(results)) }}
+{% endmacro %}
+
+{#- Spark's reader errors name the file and the option themselves. -#}
+{% macro spark__clv_explain_input_errors(results) %}
+    {{ return('') }}
+{% endmacro %}
+
+{% macro default__clv_explain_input_errors(results) %}
     {%- for result in results if result.status in ('error', 'fail') and result.message -%}
         {%- set message = result.message | string -%}
         {%- set file = modules.re.search('file = (\\S+)', message) -%}

@@ -32,7 +32,7 @@
     {%- set seed = load_relation(ref('non_product_codes')) -%}
     {#- (not built yet when dbt only compiles, as sqlfluff does) -#}
     {%- set codes = run_query(
-        "select string_agg(product_code, '|' order by product_code) from " ~ seed
+        "select " ~ clv_string_agg('product_code', "'|'", 'product_code') ~ " from " ~ seed
     ).columns[0].values()[0] if seed is not none else '' -%}
     {%- set settings = {
         'layout': clv_input_layout(),
@@ -132,7 +132,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set last_success = run_query(
-        "select cast(max(started_at) as varchar) from main.clv_builds where status = 'success'"
+        "select cast(max(started_at) as string) from main.clv_builds where status = 'success'"
     ).columns[0].values()[0] -%}
     {%- if last_success is none -%}
         {{ return(none) }}

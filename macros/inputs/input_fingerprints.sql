@@ -94,6 +94,15 @@
 {% endmacro %}
 
 {% macro clv_record_input_files() %}
+    {{ return(adapter.dispatch('clv_record_input_files', 'clv_warehouse')()) }}
+{% endmacro %}
+
+{#- Spark rebuilds the audit table whole on every build: nothing to compare later. -#}
+{% macro spark__clv_record_input_files() %}
+    {{ return('select 1') }}
+{% endmacro %}
+
+{% macro default__clv_record_input_files() %}
     {#- Post-hook of int_transaction_lines_audited: remember the files just loaded. -#}
     {%- if not execute -%}
         {{ return('select 1') }}

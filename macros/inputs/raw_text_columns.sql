@@ -8,19 +8,19 @@
 
 {% macro clv_raw_text_column(columns, canonical) -%}
     {%- if columns.get(canonical) is none -%}
-        cast(null as varchar)
+        cast(null as string)
     {%- elif 'WITH TIME ZONE' in (columns.get('_column_types') or {}).get(columns[canonical], '') | upper -%}
         {#- a Parquet timestamp with time zone: its local time in the var time_zone, never the machine's -#}
-        cast({{ clv_timestamptz_at_zone(clv_quote(columns[canonical], 'identifier'), clv_time_zone()) }} as varchar)
+        cast({{ clv_timestamptz_at_zone(clv_quote(columns[canonical], 'identifier'), clv_time_zone()) }} as string)
     {%- else -%}
-        cast({{ clv_quote(columns[canonical], 'identifier') }} as varchar)
+        cast({{ clv_quote(columns[canonical], 'identifier') }} as string)
     {%- endif -%}
 {%- endmacro %}
 
 {% macro clv_raw_text_columns(columns, row_number_column) -%}
         {{ clv_raw_text_column(columns, 'customer_id') }} as customer_id_raw,
         {% if columns.get('order_id') is none -%}
-        'line-' || cast({{ row_number_column }} as varchar) as order_id_raw,
+        'line-' || cast({{ row_number_column }} as string) as order_id_raw,
         {%- else -%}
         {{ clv_raw_text_column(columns, 'order_id') }} as order_id_raw,
         {%- endif %}

@@ -9,7 +9,12 @@
     {%- set raw = var('time_zone', none) or env_var('CLV_TIME_ZONE', '') -%}
     {%- set zone = (raw | string | trim) if raw is not none else '' -%}
     {%- set zone = zone if zone not in ('', 'None', 'none', 'null') else 'UTC' -%}
-    {%- if execute -%}
+    {%- if execute and target.type == 'spark' -%}
+        {#- Spark knows the IANA names (Java's zone database): an unknown one fails the query. -#}
+        {%- if not modules.re.fullmatch('[A-Za-z0-9_+/-]+', zone) -%}
+            {{ exceptions.raise_compiler_error("Unknown time_zone '" ~ zone ~ "' (from the var time_zone or CLV_TIME_ZONE). Use a zone name such as UTC, Europe/London or America/New_York.") }}
+        {%- endif -%}
+    {%- elif execute -%}
         {%- set known = run_query(
             "select count(*) from pg_timezone_names() where name = " ~ clv_quote(zone)).columns[0].values()[0] -%}
         {%- if known == 0 -%}

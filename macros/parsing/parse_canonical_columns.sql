@@ -27,7 +27,7 @@
     {%- if var('normalize_numeric_customer_ids') -%}
     case
         when {{ clv_regexp_full_match(cleaned, '[0-9]+([.]0+)?') }}
-            then coalesce(nullif(ltrim(regexp_replace({{ cleaned }}, '[.]0+$', ''), '0'), ''), '0')
+            then coalesce(nullif({{ clv_strip_leading_zeros("regexp_replace(" ~ cleaned ~ ", '[.]0+$', '')") }}, ''), '0')
         else {{ cleaned }}
     end
     {%- else -%}

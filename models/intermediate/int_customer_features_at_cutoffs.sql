@@ -9,7 +9,7 @@
     longer in the grid (yesterday's scoring cutoff) are deleted first.
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=clv_incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key='cutoff_date',
     on_schema_change='fail',

@@ -10,7 +10,7 @@
     customers (at 100M lines the rescan took 45 s of a 66 s stage).
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=clv_incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key='customer_id',
     on_schema_change='fail',

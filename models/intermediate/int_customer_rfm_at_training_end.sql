@@ -29,7 +29,7 @@ final as (
         -- lifetimes format (time unit: days)
         cast(frequency as double) as frequency,
         cast(recency as double) as recency,
-        cast("T" as double) as "T",
+        cast({{ adapter.quote('T') }} as double) as {{ adapter.quote('T') }},
         monetary_value
 
     from features

@@ -40,7 +40,7 @@ repeat_rates as (
     select
         scored_role,
         bought_last_horizon,
-        avg(case when label_has_purchase then 1.0 else 0.0 end) as purchase_rate
+        {{ clv_share_of('label_has_purchase') }} as purchase_rate
     from training_rows
     group by scored_role, bought_last_horizon
 

@@ -9,7 +9,7 @@
     is the audit table's latest classified_at this table has seen.
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=clv_incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key='customer_id',
     on_schema_change='fail',

@@ -16,16 +16,17 @@
     cleaning settings, an as-of date moved back, or a loaded file changed under the same name
     (its fingerprint, recorded by the post-hook, macros/inputs/input_fingerprints.sql).
     `dbt build --full-refresh` (or `clv build -- --full-refresh`) rebuilds from every raw line.
-    A build that keeps no purchase line stops here too (clv_check_kept_lines).
+    A build that keeps no purchase line stops here too (clv_check_kept_lines; outside the
+    model's transaction on DuckDB, inside on Spark, whose materializations run no other hooks).
 -#}
 {{ config(
-    materialized='incremental',
+    materialized=clv_incremental_materialization(),
     incremental_strategy='delete+insert',
     unique_key=['source_file', 'source_row_number'],
     on_schema_change='fail',
     post_hook=[
         "{{ clv_record_input_files() }}",
-        {"sql": "{{ clv_check_kept_lines(this) }}", "transaction": false},
+        {"sql": "{{ clv_check_kept_lines(this) }}", "transaction": target.type == 'spark'},
     ],
 ) }}
 {%- set as_of_date = clv_as_of_date() -%}
@@ -34,9 +35,11 @@
 {%- set unioned = ref('int_transaction_lines_unioned') -%}
 {%- set lineage_and_raw_columns = ['source_file', 'source_row_number'] + raw_columns -%}
 
-{%- set line_key = 'hash(' ~ raw_columns | join(', ') ~ ')' -%}
-{%- set raw_line = 'struct_pack(' ~ raw_columns | join(', ') ~ ')' -%}
-{%- set keyed_raw_line = 'struct_pack(keyed.' ~ raw_columns | join(', keyed.') ~ ')' -%}
+{%- set keyed_raw_columns = [] -%}
+{%- for column in raw_columns -%}{%- do keyed_raw_columns.append('keyed.' ~ column) -%}{%- endfor -%}
+{%- set line_key = clv_hash(raw_columns) -%}
+{%- set raw_line = clv_struct(raw_columns) -%}
+{%- set keyed_raw_line = clv_struct(keyed_raw_columns) -%}
 
 with
 

@@ -2,22 +2,23 @@
 cutoff's on the summary at the training end; in a score build (`clv score`), the release's
 fits, the scoring one moved to the new scoring cutoff."""
 
-from clv_warehouse.modeling.releases import (
-    applied_btyd_fits,
-    release_rows,
-    release_settings_from_config,
-)
-from clv_warehouse.modeling.tables import btyd_fit_table, btyd_settings_from_config
+from clv_warehouse.modeling import stage
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = btyd_settings_from_config(dbt.config.get("btyd_settings"))
-    job, release = release_settings_from_config(dbt.config.get("release_settings"))
-    if job == "score":
-        held = dbt.source("clv_releases", "model_releases").df()
-        stored = release_rows(held, release, "btyd_fits")
-        return applied_btyd_fits(stored, dbt.ref("cutoffs").df(), release)
-    rfm = dbt.ref("customer_rfm").order("cutoff_date, customer_id").df()
-    at_training_end = dbt.ref("int_customer_rfm_at_training_end").df()
-    return btyd_fit_table(rfm, settings, scoring_rfm=at_training_end)
+    # read only by a score build: a training build's warehouse may not hold it yet
+    releases = lambda: dbt.source("clv_releases", "model_releases")  # noqa: E731
+    inputs = stage.DbtInputs(
+        {
+            "customer_rfm": dbt.ref("customer_rfm"),
+            "int_customer_rfm_at_training_end": dbt.ref("int_customer_rfm_at_training_end"),
+            "cutoffs": dbt.ref("cutoffs"),
+        },
+        {("clv_releases", "model_releases"): releases},
+    )
+    config = {
+        "btyd_settings": dbt.config.get("btyd_settings"),
+        "release_settings": dbt.config.get("release_settings"),
+    }
+    return stage.btyd_fits(inputs, config.get)

@@ -1,9 +1,13 @@
 """Every evaluation metric of every model at the backtest cutoff, from int_backtest_outcomes."""
 
-from clv_warehouse.modeling.tables import backtest_metric_table
+from clv_warehouse.modeling import stage
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    outcomes = dbt.ref("int_backtest_outcomes").order("model_name, customer_id").df()
-    return backtest_metric_table(outcomes)
+    inputs = stage.DbtInputs(
+        {
+            "int_backtest_outcomes": dbt.ref("int_backtest_outcomes"),
+        },
+    )
+    return stage.backtest_metric_values(inputs, {}.get)

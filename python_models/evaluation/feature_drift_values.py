@@ -1,10 +1,14 @@
 """Population stability index of each production feature, scoring rows against training rows."""
 
-from clv_warehouse.modeling.monitoring import feature_drift_table, model_features_of_fits
+from clv_warehouse.modeling import stage
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    features = model_features_of_fits(dbt.ref("xgboost_fits").df())
-    samples = dbt.ref("int_feature_drift_samples").order("sample_role, cutoff_date, customer_id")
-    return feature_drift_table(samples.df(), features)
+    inputs = stage.DbtInputs(
+        {
+            "xgboost_fits": dbt.ref("xgboost_fits"),
+            "int_feature_drift_samples": dbt.ref("int_feature_drift_samples"),
+        },
+    )
+    return stage.feature_drift_values(inputs, {}.get)

@@ -19,7 +19,7 @@ boosted_training_cutoffs as (
         fits.target,
         cast(training_cutoff.value as date) as training_cutoff_date
     from {{ ref('xgboost_fits') }} as fits
-    cross join unnest(json_extract_string(fits.training_cutoffs, '$[*]')) as training_cutoff (value)
+    {{ clv_join_json_text_array('fits.training_cutoffs', 'training_cutoff', 'value') }}
     where fits.phase = 'backtest'
 
 ),

@@ -16,7 +16,8 @@
 -- depends_on: {{ ref('int_transaction_lines_audited') }}
 {% set files_to_verify = clv_files_to_verify() -%}
 {%- set verified = clv_source_file_filter(files_to_verify) if files_to_verify is not none else 'true' -%}
-{%- set row_checksum = 'sum(case when ' ~ verified ~ ' then hash(source_row_number, line_revenue) end)' -%}
+{%- set row_hash = clv_hash(['source_row_number', 'line_revenue'], summable=true) -%}
+{%- set row_checksum = 'sum(case when ' ~ verified ~ ' then ' ~ row_hash ~ ' end)' -%}
 
 with
 

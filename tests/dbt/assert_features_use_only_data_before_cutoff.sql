@@ -21,7 +21,7 @@
 {#- The cutoffs mart exists whenever this test runs in a build; linters compile it earlier. -#}
 {%- if execute and load_relation(ref('cutoffs')) is not none -%}
     {%- set checked_roles = "where cutoff_role = 'scoring'" if clv_job() == 'score' else '' -%}
-    {%- set cutoff_dates = run_query('select distinct cast(cutoff_date as varchar) from ' ~ ref('cutoffs')
+    {%- set cutoff_dates = run_query('select distinct cast(cutoff_date as string) from ' ~ ref('cutoffs')
         ~ ' ' ~ checked_roles ~ ' order by 1').columns[0].values() -%}
     {%- for column in adapter.get_columns_in_relation(features_relation)
         if column.name | lower not in ('customer_id', 'cutoff_date') -%}
@@ -35,7 +35,7 @@ features_from_full_history as (
 
     select * from {{ features_relation }}
     {%- if cutoff_dates %}
-    where cast(cutoff_date as varchar) in ({% for cutoff in cutoff_dates %}{{ clv_quote(cutoff) }}{{ ', ' if not loop.last }}{% endfor %})
+    where cast(cutoff_date as string) in ({% for cutoff in cutoff_dates %}{{ clv_quote(cutoff) }}{{ ', ' if not loop.last }}{% endfor %})
     {%- endif %}
 
 ),

@@ -27,7 +27,7 @@ problems as (
     union all
 
     select
-        'level ' || cast(upper_level.spend_level as varchar) || ' does not start where the level below ends'
+        'level ' || cast(upper_level.spend_level as string) || ' does not start where the level below ends'
             as problem
     from levels as upper_level
     inner join levels as lower_level

@@ -13,8 +13,8 @@ transitions as (
 final as (
 
     select
-        cast(current_level as varchar) || '. ' || current_level_name as current_level,
-        cast(predicted_level as varchar) || '. ' || predicted_level_name as predicted_level,
+        cast(current_level as string) || '. ' || current_level_name as current_level,
+        cast(predicted_level as string) || '. ' || predicted_level_name as predicted_level,
         row_share
     from transitions
     where model_name = coalesce({{ metabase_optional('', 'model', ', ') }} {{ clv_quote(var("primary_model")) }})

@@ -14,7 +14,7 @@ level_revenue as (
 final as (
 
     select
-        cast(spend_level as varchar) || '. ' || level_name as spend_level,
+        cast(spend_level as string) || '. ' || level_name as spend_level,
         current_customers as customers_last_horizon,
         predicted_customers as customers_next_horizon,
         current_revenue as revenue_last_horizon,

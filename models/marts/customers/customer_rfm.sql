@@ -23,7 +23,7 @@ final as (
         -- lifetimes format (time unit: days)
         cast(features.frequency as double) as frequency,
         cast(features.recency as double) as recency,
-        cast(features."T" as double) as "T",
+        cast(features.{{ adapter.quote('T') }} as double) as {{ adapter.quote('T') }},
         features.monetary_value
 
     from features

@@ -37,7 +37,7 @@ deciles as (
         {{ clv_ordered_aggregate('avg', 'predicted_revenue', 'customer_id') }} as mean_predicted_revenue,
         {{ clv_ordered_aggregate('avg', 'actual_revenue', 'customer_id') }} as mean_realized_revenue,
         {{ clv_ordered_aggregate('avg', 'purchase_probability', 'customer_id') }} as mean_purchase_probability,
-        avg(case when actual_has_purchase then 1.0 else 0.0 end) as realized_purchase_rate
+        {{ clv_share_of('actual_has_purchase') }} as realized_purchase_rate
     from ranked
     group by run_id, model_name, cutoff_date, decile
 

@@ -87,7 +87,7 @@ naive_runs as (
                 || ' probability is 0.5, and no model could be trained or checked'
         end as message,
         {{ clv_json_object({'rule': "'next horizon revenue = last horizon revenue'"}) }} as model_parameters,
-        cast(null as varchar) as hyperparameters,
+        cast(null as string) as hyperparameters,
         cast(null as bigint) as training_rows,
         cast(null as double) as fit_seconds,
         cast(0 as bigint) as invalid_outputs,
@@ -113,10 +113,10 @@ baseline_runs as (
             'time_unit_days': 'baseline_fits.time_unit_days',
             'bgnbd_penalizer': 'baseline_fits.bgnbd_penalizer',
             'gamma_gamma_penalizer': 'baseline_fits.gamma_gamma_penalizer',
-            'bgnbd_attempts': 'cast(baseline_fits.bgnbd_attempts as json)',
-            'gamma_gamma_attempts': 'cast(baseline_fits.gamma_gamma_attempts as json)'
+            'bgnbd_attempts': clv_json_text('baseline_fits.bgnbd_attempts'),
+            'gamma_gamma_attempts': clv_json_text('baseline_fits.gamma_gamma_attempts')
         }) }} as model_parameters,
-        cast(null as varchar) as hyperparameters,
+        cast(null as string) as hyperparameters,
         cast(baseline_fits.customers as bigint) as training_rows,
         cast(baseline_fits.fit_seconds as double) as fit_seconds,
         cast(coalesce(baseline_outputs.invalid_outputs, 0) as bigint) as invalid_outputs,
@@ -137,19 +137,19 @@ boosted_runs as (
             when bool_and(calibration_status = 'fitted') then 'trained'
             else 'uncalibrated'
         end as status,
-        coalesce(string_agg(nullif(message, ''), '; ' order by target), '') as message,
+        coalesce({{ clv_string_agg("nullif(message, '')", "'; '", 'target') }}, '') as message,
         {{ clv_json_object({
             'spend_rounds': "max(case when target = 'spend' then rounds end)",
             'purchase_rounds': "max(case when target = 'purchase' then rounds end)",
             'validation_cutoff': 'max(validation_cutoff)',
             'spend_validation_rmse_log': "max(case when target = 'spend' then validation_score end)",
             'purchase_validation_log_loss': "max(case when target = 'purchase' then validation_score end)",
-            'spend_calibration': "cast(max(case when target = 'spend' then calibration end) as json)",
-            'purchase_calibration': "cast(max(case when target = 'purchase' then calibration end) as json)"
+            'spend_calibration': clv_json_text("max(case when target = 'spend' then calibration end)"),
+            'purchase_calibration': clv_json_text("max(case when target = 'purchase' then calibration end)")
         }) }} as model_parameters,
         {{ clv_json_object({
-            'spend': "cast(max(case when target = 'spend' then hyperparameters end) as json)",
-            'purchase': "cast(max(case when target = 'purchase' then hyperparameters end) as json)"
+            'spend': clv_json_text("max(case when target = 'spend' then hyperparameters end)"),
+            'purchase': clv_json_text("max(case when target = 'purchase' then hyperparameters end)")
         }) }} as hyperparameters,
         cast(max(training_rows) as bigint) as training_rows,
         cast(sum(fit_seconds) as double) as fit_seconds,

@@ -44,7 +44,7 @@ boosted_fits as (
 
     select
         cast(scored_cutoff_date as date) as scored_cutoff_date,
-        string_agg(target || ': ' || message, '; ' order by target) as message
+        {{ clv_string_agg("target || ': ' || message", "'; '", 'target') }} as message
     from {{ ref('xgboost_fits') }}
     where status <> 'trained'
     group by scored_cutoff_date
@@ -87,7 +87,7 @@ naive_rows as (
         cast(null as double) as p_alive,
         cast(null as double) as clv,
         false as is_fallback,
-        cast(null as varchar) as fallback_reason
+        cast(null as string) as fallback_reason
     from naive
 
 ),
