@@ -54,7 +54,7 @@
         {%- set header_files = schema ~ '.' ~ table ~ '__header' -%}
         {%- do run_query('drop table if exists ' ~ header_files) -%}
         {%- set options = 'path ' ~ clv_quote(path) ~ ', header \'true\', encoding ' ~ clv_quote(clv_spark_encoding())
-            ~ ', nullValue \'\\u0001\', emptyValue \'\', mode \'PERMISSIVE\', enforceSchema \'false\'' -%}
+            ~ ', nullValue \'\\u0001\', emptyValue \'\', mode \'PERMISSIVE\', enforceSchema \'false\', escape \'"\'' -%}
         {%- do run_query('create table ' ~ header_files ~ ' using csv options (' ~ options ~ ')') -%}
         {%- set header = [] -%}
         {%- set values = [] -%}
