@@ -458,13 +458,6 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="run dbt build, then print the summary")
-    build.add_argument("--layout", choices=LAYOUTS, help="input layout (CLV_INPUT_LAYOUT)")
-    build.add_argument("--input", help="input file or glob (CLV_INPUT_PATH)")
-    build.add_argument("--as-of", help="as-of date YYYY-MM-DD (CLV_AS_OF_DATE)")
-    build.add_argument("--warehouse", help="DuckDB file to write (CLV_DUCKDB_PATH)")
-    build.add_argument("dbt_args", nargs="*", help="extra dbt build arguments, after --")
-    build.set_defaults(handler=_build)
-
     train = commands.add_parser(
         "train", help="the same as build: fit and backtest every model, keep a model release"
     )
@@ -476,7 +469,7 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--target", choices=TARGETS, help="local (DuckDB) or spark (CLV_TARGET; default local)"
         )
-    for command, handler in ((train, _build), (score, _score)):
+    for command, handler in ((build, _build), (train, _build), (score, _score)):
         command.add_argument("--layout", choices=LAYOUTS, help="input layout (CLV_INPUT_LAYOUT)")
         command.add_argument("--input", help="input file or glob (CLV_INPUT_PATH)")
         command.add_argument("--as-of", help="as-of date YYYY-MM-DD (CLV_AS_OF_DATE)")
