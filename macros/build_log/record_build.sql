@@ -38,12 +38,7 @@
 
 {% macro default__clv_record_build_end(results) -%}
     {%- if clv_logs_builds() -%}
-        {%- set failed = [] -%}
-        {%- for result in results -%}
-            {%- if result.status in ('error', 'fail', 'runtime error', 'skipped') -%}
-                {%- do failed.append(result.node.unique_id ~ ' (' ~ result.status ~ ')') -%}
-            {%- endif -%}
-        {%- endfor -%}
+        {%- set failed = clv_failed_nodes(results) -%}
         update main.clv_builds
         set
             finished_at = timezone('UTC', now()),
@@ -75,12 +70,7 @@
 
 {% macro spark__clv_record_build_end(results) -%}
     {%- if clv_logs_builds() -%}
-        {%- set failed = [] -%}
-        {%- for result in results -%}
-            {%- if result.status in ('error', 'fail', 'runtime error', 'skipped') -%}
-                {%- do failed.append(result.node.unique_id ~ ' (' ~ result.status ~ ')') -%}
-            {%- endif -%}
-        {%- endfor -%}
+        {%- set failed = clv_failed_nodes(results) -%}
         insert into main.clv_builds
         values ('{{ invocation_id }}', '{{ flags.WHICH }}', cast('{{ run_started_at }}' as timestamp),
             current_timestamp(), '{{ "failed" if failed else "success" }}',
@@ -88,4 +78,15 @@
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{#- The nodes of a build that did not succeed, as "unique_id (status)". -#}
+{% macro clv_failed_nodes(results) -%}
+    {%- set failed = [] -%}
+    {%- for result in results -%}
+        {%- if result.status in ('error', 'fail', 'runtime error', 'skipped') -%}
+            {%- do failed.append(result.node.unique_id ~ ' (' ~ result.status ~ ')') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(failed) }}
 {%- endmacro %}

@@ -317,21 +317,17 @@
     {{ return(adapter.dispatch('clv_exact_stddev_samp', 'clv_warehouse')(expression, decimals)) }}
 {%- endmacro %}
 {% macro default__clv_exact_stddev_samp(expression, decimals) -%}
-    {%- set scaled = 'cast((' ~ expression ~ ') * ' ~ 10 ** decimals ~ ' as hugeint)' -%}
-    {%- set exact = 'case when abs(' ~ expression ~ ') < 1e10 then ' ~ scaled ~ ' end' -%}
-    case
-        when count({{ expression }}) < 2 then null
-        when max(abs({{ expression }})) >= 1e10 then stddev_samp(cast({{ expression }} as double))
-        else sqrt(
-            cast(count({{ expression }}) * sum({{ exact }} * {{ exact }}) - sum({{ exact }}) * sum({{ exact }}) as double)
-            / (count({{ expression }}) * (count({{ expression }}) - 1))
-        ) / {{ 10 ** decimals }}
-    end
+    {{ clv_exact_stddev_samp_in(expression, decimals, 'hugeint') }}
 {%- endmacro %}
 
 {#- Spark: exact integer sums in decimal(38, 0) (Spark has no 128-bit integer type). -#}
 {% macro spark__clv_exact_stddev_samp(expression, decimals) -%}
-    {%- set scaled = 'cast((' ~ expression ~ ') * ' ~ 10 ** decimals ~ ' as decimal(38, 0))' -%}
+    {{ clv_exact_stddev_samp_in(expression, decimals, 'decimal(38, 0)') }}
+{%- endmacro %}
+
+{#- The exact sums in `integer_type`, an engine's widest exact integer type. -#}
+{% macro clv_exact_stddev_samp_in(expression, decimals, integer_type) -%}
+    {%- set scaled = 'cast((' ~ expression ~ ') * ' ~ 10 ** decimals ~ ' as ' ~ integer_type ~ ')' -%}
     {%- set exact = 'case when abs(' ~ expression ~ ') < 1e10 then ' ~ scaled ~ ' end' -%}
     case
         when count({{ expression }}) < 2 then null
