@@ -23,25 +23,15 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+from warehouse_builds import VOLATILE_COLUMNS as BUILD_VOLATILE_COLUMNS
 
 RELATIVE_TOLERANCE = 1e-6
 ABSOLUTE_TOLERANCE = 1e-9
 
 # Differ between two builds on one engine by design (tests/warehouse_builds.py), or name the
-# engine's own objects: the build's id and start, wall times, when lines were loaded.
-VOLATILE_COLUMNS = {
-    "run_id",
-    "run_started_at",
-    "fit_seconds",
-    "loaded_at",
-    "classified_at",
-    "classified_through",
-    "built_at",
-    "invocation_id",
-    # the id of the model release that scored the rows: a digest of the XGBoost boosters among
-    # others, so it differs with them (below), on every row of the build
-    "release_id",
-}
+# engine's own objects: when the build ran, and the model release that scored the rows (a
+# digest of the XGBoost boosters among others, so it differs with them, below).
+VOLATILE_COLUMNS = {*BUILD_VOLATILE_COLUMNS, "built_at", "invocation_id", "release_id"}
 
 
 def duckdb_tables(warehouse: Path, schema: str) -> dict[str, pd.DataFrame]:
