@@ -33,8 +33,9 @@ HEADER = """\
 # Invariants every row of both marts must satisfy (SQL, true = pass).
 FEATURE_INVARIANTS = [
     "frequency = purchase_days - 1",
-    'recency <= "T"',
-    'days_since_first_purchase = "T" + 1',
+    # "T" quoted per engine: on Spark a double-quoted name is a string literal
+    "recency <= {{ adapter.quote('T') }}",
+    "days_since_first_purchase = {{ adapter.quote('T') }} + 1",
     "first_purchase_date <= last_purchase_date and last_purchase_date < cutoff_date",
     "monetary_value = 0 or frequency > 0",
     "revenue_last_30d <= revenue_last_90d and revenue_last_90d <= revenue_last_180d"
@@ -82,8 +83,14 @@ def read_catalog(path: Path = CATALOG_PATH) -> list[Feature]:
         ]
 
 
+def portable_type(data_type: str) -> str:
+    """The catalog's type as contracts write it: `string`, not varchar (DuckDB reads it as
+    varchar; Spark needs it)."""
+    return "string" if data_type == "varchar" else data_type
+
+
 def _column(name: str, data_type: str, description: str, tests: list | None = None) -> dict:
-    column: dict = {"name": name, "data_type": data_type, "description": description}
+    column: dict = {"name": name, "data_type": portable_type(data_type), "description": description}
     if tests:
         column["data_tests"] = tests
     return column
@@ -137,7 +144,7 @@ def build_yaml(features: list[Feature]) -> dict:
         "columns": [
             _column(
                 "customer_id",
-                "varchar",
+                "string",
                 customer_id,
                 [
                     "unique",
@@ -176,7 +183,7 @@ def build_yaml(features: list[Feature]) -> dict:
         "columns": [
             _column(
                 "customer_id",
-                "varchar",
+                "string",
                 customer_id,
                 [
                     "not_null",
@@ -202,7 +209,7 @@ def build_yaml(features: list[Feature]) -> dict:
             ),
             _column(
                 "cutoff_role",
-                "varchar",
+                "string",
                 "{{ doc('cutoff_role') }}",
                 [
                     "not_null",

@@ -46,7 +46,7 @@ def test_every_feature_column_is_described_typed_and_tested():
         ]
         for name, feature in features.items():
             column = columns[name]
-            assert column["data_type"] == feature.data_type
+            assert column["data_type"] == codegen.portable_type(feature.data_type)
             assert column["description"] == feature.description
             assert (name in rules["not_null"]) is (not feature.is_nullable)
             assert rules["min_values"].get(name) == feature.min_value
