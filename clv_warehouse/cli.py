@@ -62,6 +62,8 @@ from clv_warehouse.project import (
     BuildSettings,
     cdnow_master_path,
     files_of_another_input,
+    input_files,
+    missing_input_message,
     run_dbt,
 )
 from clv_warehouse.publish import (
@@ -118,6 +120,10 @@ def _build_on_spark(args: argparse.Namespace, settings: BuildSettings) -> int:
 
     input_path = settings.resolved_input_path()
     check_build_environment(settings.layout)
+    if not input_files(input_path):
+        # Spark's own "[PATH_NOT_FOUND]" comes from deep in the first dbt round; say it as the
+        # DuckDB target's input check does, before a Spark session is started.
+        raise ValueError(missing_input_message(input_path, settings.layout))
     env = settings.environment()
     env["CLV_TARGET"] = "spark"
     spark_dir = Path(env.get("CLV_SPARK_DIR") or PROJECT_DIR / "warehouse" / "spark")

@@ -114,6 +114,27 @@ class BuildSettings:
         return env
 
 
+def input_files(pattern: str | Path, project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The files an input path or glob matches, sorted, as dbt's DuckDB reader expands it
+    (DuckDB's glob(); a relative pattern is read from the project folder)."""
+    with duckdb.connect() as con:
+        return [
+            file
+            for (file,) in con.execute(
+                "select file from glob(?) order by file", [str(project_dir / pattern)]
+            ).fetchall()
+        ]
+
+
+def missing_input_message(pattern: str | Path, layout: str) -> str:
+    """What macros/inputs/check_input_file.sql says when no file matches the input path."""
+    return (
+        f"Input file not found: no file matches '{pattern}' (layout {layout}). Set the file with"
+        " --input or CLV_INPUT_PATH (relative paths are read from the project directory; globs"
+        " such as data/*.csv are allowed)."
+    )
+
+
 def files_of_another_input(settings: BuildSettings, project_dir: Path = PROJECT_DIR) -> list[str]:
     """The files the warehouse loaded (main.clv_input_files) when none of them is in the
     settings' input: the warehouse holds another input. [] when it holds none, part of this
@@ -132,13 +153,7 @@ def files_of_another_input(settings: BuildSettings, project_dir: Path = PROJECT_
         pattern = settings.environment(project_dir=project_dir).get(
             "CLV_INPUT_PATH", DEFAULT_CDNOW_GLOB
         )
-        with duckdb.connect() as con:
-            current = {
-                os.path.realpath(file)
-                for (file,) in con.execute(
-                    "select file from glob(?)", [str(project_dir / pattern)]
-                ).fetchall()
-            }
+        current = {os.path.realpath(file) for file in input_files(pattern, project_dir)}
     except duckdb.Error:
         return []
     if not loaded or any(os.path.realpath(project_dir / file) in current for file in loaded):

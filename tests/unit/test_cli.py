@@ -18,6 +18,25 @@ def test_generic_without_input_says_what_to_do(capsys, monkeypatch):
     assert "needs an input file: pass --input or set CLV_INPUT_PATH" in capsys.readouterr().err
 
 
+def test_a_missing_input_on_spark_is_one_line_before_spark_starts(tmp_path, capsys, monkeypatch):
+    """On Spark the first dbt round died with Spark's own PATH_NOT_FOUND error; the DuckDB
+    target's input check names the pattern and what to do, and so does the Spark one now."""
+    from clv_warehouse.spark import build
+
+    def started(*args, **kwargs):
+        raise AssertionError("a Spark build was started on an input that matches no file")
+
+    monkeypatch.setattr(build, "build_on_spark", started)
+    monkeypatch.delenv("CLV_INPUT_PATH", raising=False)
+    pattern = tmp_path / "exports" / "*.csv"
+    argv = ["build", "--target", "spark", "--layout", "online_retail", "--input", str(pattern)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"no file matches '{pattern}' (layout online_retail)" in err
+    assert "--input or CLV_INPUT_PATH" in err
+
+
 def test_summary_and_sql_without_a_warehouse(tmp_path, capsys):
     missing = str(tmp_path / "none.duckdb")
     assert cli.main(["summary", "--warehouse", missing]) == 2
