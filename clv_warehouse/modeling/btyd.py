@@ -383,9 +383,10 @@ def revenue_distribution(
 
     Given at least one purchase, the count X is drawn from its exact law (bgnbd_counts) and
     the spend from the Gamma-Gamma posterior: the customer's spend rate nu ~ Gamma(q + p x,
-    v + x m), and X purchases of Gamma(p, nu) each sum to Gamma(p X, nu). The mean is the exact
-    E[revenue] / P(purchase), so totals carry no simulation noise; quantiles and E[log1p] come
-    from ``settings.distribution_draws`` seeded draws. Rows without valid output stay NaN.
+    v + x m), and X purchases of Gamma(p, nu) each sum to Gamma(p X, nu). The
+    ``settings.distribution_draws`` seeded draws give the law's shape and are scaled to the
+    exact E[revenue] / P(purchase) (``distributions.sampled_spend``), so totals carry no
+    simulation noise. Rows without valid output stay NaN.
     """
     out = pd.DataFrame(np.nan, index=rfm.index, columns=list(distributions.DISTRIBUTION_COLUMNS))
     valid = predicted["is_valid_output"].to_numpy(dtype=bool)

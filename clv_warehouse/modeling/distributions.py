@@ -62,9 +62,21 @@ def lognormal_spend(mu, sigma) -> SpendLaw:
 
 
 def sampled_spend(draws: np.ndarray, mean=None) -> SpendLaw:
-    """Spend from seeded draws, one row per customer; ``mean`` replaces the draws' mean when
-    it is known exactly (so totals carry no simulation noise)."""
+    """Spend from seeded draws, one row per customer.
+
+    When the exact ``mean`` is known, each row of draws is scaled to it: the exact mean sets
+    the scale and the draws the shape, so totals carry no simulation noise and the mean, the
+    quantiles and E[log1p] describe one law. (Replacing the mean alone left the others on the
+    draws' own scale: a heavy buyer whose draws ran 1% above the exact mean got an RMSLE
+    point above the mean, which no law gives.)
+    """
     ordered = np.sort(np.asarray(draws, float), axis=1)
+    if mean is not None:
+        mean = np.asarray(mean, float)
+        sampled = ordered.mean(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(sampled > 0, mean / sampled, 1.0)
+        ordered = ordered * scale[:, None]
     count = ordered.shape[1]
     rows = np.arange(len(ordered))
 
@@ -76,7 +88,7 @@ def sampled_spend(draws: np.ndarray, mean=None) -> SpendLaw:
         return ordered[rows, below] * (1 - weight) + ordered[rows, above] * weight
 
     return SpendLaw(
-        mean=ordered.mean(axis=1) if mean is None else np.asarray(mean, float),
+        mean=ordered.mean(axis=1) if mean is None else mean,
         log1p_mean=np.log1p(ordered).mean(axis=1),
         quantile=quantile,
     )
