@@ -127,7 +127,8 @@ def input_files(pattern: str | Path, project_dir: Path = PROJECT_DIR) -> list[st
 
 
 def missing_input_message(pattern: str | Path, layout: str) -> str:
-    """What macros/inputs/check_input_file.sql says when no file matches the input path."""
+    """No file matches the input path: the line macros/inputs/check_input_file.sql gives on a
+    dbt build, with the clv options instead of dbt's vars."""
     return (
         f"Input file not found: no file matches '{pattern}' (layout {layout}). Set the file with"
         " --input or CLV_INPUT_PATH (relative paths are read from the project directory; globs"

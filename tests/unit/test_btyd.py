@@ -272,9 +272,9 @@ def test_the_revenue_distribution_agrees_with_the_model_it_samples(cdnow_weeks, 
 
 
 def test_a_heavy_buyers_point_stays_below_the_mean_whatever_the_seed():
-    """The BG/NBD + Gamma-Gamma fit of the 100M benchmark's backtest cutoff, and a customer
-    its heaviest buyer (customer 97156: 52.4 purchases expected in 90 days): with 400 draws their
-    mean strays about 1% from the exact one, and the point used to stray above the mean."""
+    """The BG/NBD + Gamma-Gamma fit of the 100M benchmark's backtest cutoff and its heaviest
+    buyer (customer 97156: 52.4 purchases expected in 90 days): the mean of 400 draws strays
+    about 1% from the exact one, and the point used to stray above the mean with it."""
     fit = BtydFit(
         status=FITTED, message="", customers=78_580, repeat_buyers=76_066,
         time_unit_days=7.0, r=1.060173, alpha=0.84228, a=0.595227, b=25.932387,
@@ -289,7 +289,7 @@ def test_a_heavy_buyers_point_stays_below_the_mean_whatever_the_seed():
     predicted = predict_btyd(fit, rfm, settings)
     assert predicted["expected_purchases"].iloc[0] == pytest.approx(52, rel=0.1)
     for seed in range(5):
-        # one seed per customer row: 200 independent sets of draws per seed
+        # 200 customers alike: 200 independent sets of 400 draws per seed
         columns = btyd.revenue_distribution(fit, rfm, predicted, settings, seed=seed)
         excess = columns["predicted_revenue_point"] / columns["predicted_revenue"]
         assert excess.max() <= 1.0, f"seed {seed}: point / mean up to {excess.max():.4f}"
