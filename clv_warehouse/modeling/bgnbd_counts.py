@@ -104,19 +104,28 @@ def term_groups(r, alpha, frequency, age, horizon, extra: int = 0):
 
 def expected_count_if_alive(r, alpha, a, b, frequency, age, horizon) -> np.ndarray:
     """E[X(horizon) | alive at T], per customer; frequency and age (T) in the fit's unit."""
+    return expected_counts_if_alive(r, alpha, a, b, frequency, age, [horizon])[:, 0]
+
+
+def expected_counts_if_alive(r, alpha, a, b, frequency, age, horizons) -> np.ndarray:
+    """E[X(t) | alive at T] for each horizon t: shape (customers, horizons). The distinct
+    (frequency, T) pairs are found once for all horizons (the CLV's 12 months)."""
     frequency = np.asarray(frequency, float)
     age = np.asarray(age, float)
-    out = np.zeros(len(frequency))
+    out = np.zeros((len(frequency), len(horizons)))
     if len(frequency) == 0:
         return out
     pairs, inverse = np.unique(np.column_stack([frequency, age]), axis=0, return_inverse=True)
-    means = np.zeros(len(pairs))
-    for rows, terms in term_groups(r, alpha, pairs[:, 0], pairs[:, 1], horizon):
-        survival = count_survival_if_alive(
-            r, alpha, a, b, pairs[rows, 0], pairs[rows, 1], horizon, terms
-        )
-        means[rows] = survival.sum(axis=1)
-    return means[np.asarray(inverse).reshape(-1)]
+    inverse = np.asarray(inverse).reshape(-1)
+    for column, horizon in enumerate(horizons):
+        means = np.zeros(len(pairs))
+        for rows, terms in term_groups(r, alpha, pairs[:, 0], pairs[:, 1], horizon):
+            survival = count_survival_if_alive(
+                r, alpha, a, b, pairs[rows, 0], pairs[rows, 1], horizon, terms
+            )
+            means[rows] = survival.sum(axis=1)
+        out[:, column] = means[inverse]
+    return out
 
 
 def probability_of_none_if_alive(r, alpha, frequency, age, horizon) -> np.ndarray:

@@ -449,10 +449,14 @@ def discounted_clv(
     time unit taken from the settings and the expected purchases of ``expected_purchases``.
     """
     month = DAYS_PER_MONTH / settings.time_unit_days
+    months = range(1, settings.clv_months + 1)
+    if_alive = bgnbd_counts.expected_counts_if_alive(
+        fit.r, fit.alpha, fit.a, fit.b, frequency, age, [m * month for m in months]
+    )
     cumulative_before = np.zeros(len(np.asarray(frequency)))
     clv = np.zeros_like(cumulative_before)
-    for m in range(1, settings.clv_months + 1):
-        cumulative = expected_purchases(fit, frequency, age, m * month, p_alive)
+    for m in months:
+        cumulative = np.asarray(p_alive, float) * if_alive[:, m - 1]
         clv += (cumulative - cumulative_before) * spend / (1 + settings.monthly_discount_rate) ** m
         cumulative_before = cumulative
     return clv
