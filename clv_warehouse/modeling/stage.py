@@ -41,6 +41,7 @@ from clv_warehouse.modeling.tables import (
     xgboost_importance_table,
     xgboost_prediction_table,
 )
+from clv_warehouse.sql_text import sql_identifier
 
 Config = Callable[[str], object]
 
@@ -56,6 +57,10 @@ class Inputs(Protocol):
         """The relation dbt's source(source_name, table_name) names."""
         ...
 
+    def previous(self) -> pd.DataFrame | None:
+        """The model's own table as the last build left it, or None (first build, Spark)."""
+        ...
+
 
 class DbtInputs:
     """Inputs of a dbt Python model on dbt-duckdb, filtered and ordered in DuckDB.
@@ -69,9 +74,11 @@ class DbtInputs:
         self,
         refs: dict[str, object],
         sources: dict[tuple[str, str], Callable[[], object]] | None = None,
+        previous: Callable[[], object | None] | None = None,
     ) -> None:
         self._refs = refs
         self._sources = sources or {}
+        self._previous = previous
 
     def ref(self, name: str, *, where: str | None = None, order: str | None = None) -> pd.DataFrame:
         relation = self._refs[name]
@@ -83,6 +90,28 @@ class DbtInputs:
 
     def source(self, source_name: str, table_name: str) -> pd.DataFrame:
         return self._sources[(source_name, table_name)]().df()
+
+    def previous(self) -> pd.DataFrame | None:
+        relation = self._previous() if self._previous is not None else None
+        return None if relation is None else relation.df()
+
+
+def own_table(session, this) -> Callable[[], object | None]:
+    """What reads a dbt-duckdb Python model's own table (``dbt.this``) as the last build left
+    it: the model runs before dbt swaps its new table in. None when there is none yet."""
+
+    def read():
+        parts = (this.database, this.schema, this.identifier)
+        (found,) = session.execute(
+            "select count(*) from information_schema.tables"
+            " where table_catalog = ? and table_schema = ? and table_name = ?",
+            list(parts),
+        ).fetchone()
+        if not found:
+            return None
+        return session.sql("select * from " + ".".join(sql_identifier(p) for p in parts))
+
+    return read
 
 
 def btyd_fits(inputs: Inputs, config: Config) -> pd.DataFrame:
@@ -97,10 +126,14 @@ def btyd_fits(inputs: Inputs, config: Config) -> pd.DataFrame:
 
 
 def btyd_customer_predictions(inputs: Inputs, config: Config) -> pd.DataFrame:
+    """A score job keeps the rows of every cutoff whose fit, settings and RFM rows are the
+    last build's (all but the new scoring cutoff, in practice); a train job predicts all."""
     settings = btyd_settings_from_config(config("btyd_settings"))
+    job, _ = release_settings_from_config(config("release_settings"))
     fits = inputs.ref("btyd_fits")
     rfm = inputs.ref("customer_rfm", order="cutoff_date, customer_id")
-    return btyd_prediction_table(fits, rfm, settings)
+    previous = inputs.previous() if job == "score" else None
+    return btyd_prediction_table(fits, rfm, settings, previous)
 
 
 def xgboost_fits(inputs: Inputs, config: Config) -> pd.DataFrame:

@@ -7,6 +7,7 @@ Each function here is one dbt Python model's whole body, so the model files stay
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
@@ -67,6 +68,7 @@ BTYD_PREDICTION_TYPES = {
     **dict.fromkeys(btyd.PREDICTION_COLUMNS, FLOAT),
     **dict.fromkeys(SPREAD_COLUMNS, FLOAT),
     "is_valid_output": FLAG,
+    "prediction_key": TEXT,
 }
 XGBOOST_FIT_TYPES = {
     "phase": TEXT,
@@ -225,15 +227,28 @@ def btyd_fit_table(
 
 
 def btyd_prediction_table(
-    fits: pd.DataFrame, rfm: pd.DataFrame, settings: BtydSettings
+    fits: pd.DataFrame,
+    rfm: pd.DataFrame,
+    settings: BtydSettings,
+    previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per customer per cutoff: the fitted baseline's predictions for the horizon."""
+    """One row per customer per cutoff: the fitted baseline's predictions for the horizon.
+
+    ``previous`` is this table as the last build left it (a score job passes it): a cutoff
+    whose prediction key is unchanged keeps those rows instead of being predicted again.
+    """
     fits_by_cutoff = {_date_key(row["cutoff_date"]): row for row in fits.to_dict("records")}
+    held = _rows_by_cutoff(previous)
     parts = []
     for cutoff, group in rfm.groupby("cutoff_date", sort=True):
         record = fits_by_cutoff.get(_date_key(cutoff))
         if record is None:
             raise ValueError(f"no BG/NBD fit for cutoff {cutoff}: rebuild btyd_fits first")
+        key = btyd_prediction_key(record, settings, group)
+        kept = held.get(_date_key(cutoff))
+        if kept is not None and len(kept) == len(group) and (kept["prediction_key"] == key).all():
+            parts.append(kept[list(BTYD_PREDICTION_TYPES)])
+            continue
         fit = btyd.fit_from_record(record)
         predicted = btyd.predict_btyd(fit, group, settings)
         if str(group["cutoff_role"].iloc[0]) in DISTRIBUTION_ROLES:
@@ -243,11 +258,47 @@ def btyd_prediction_table(
             predicted = predicted.join(spread[list(SPREAD_COLUMNS)])
         predicted.insert(0, "customer_id", group["customer_id"].to_numpy())
         predicted.insert(0, "cutoff_date", cutoff)
+        predicted["prediction_key"] = key
         parts.append(predicted)
     if not parts:
         return typed(pd.DataFrame(), BTYD_PREDICTION_TYPES)
     table = typed(pd.concat(parts, ignore_index=True), BTYD_PREDICTION_TYPES)
     return table.sort_values(["cutoff_date", "customer_id"], kind="stable", ignore_index=True)
+
+
+# What a cutoff's BG/NBD predictions are computed from, besides its settings.
+_FIT_KEY_FIELDS = ("status", "time_unit_days", "r", "alpha", "a", "b", "p", "q", "v")
+_RFM_KEY_COLUMNS = ("customer_id", "cutoff_role", "frequency", "recency", "T", "monetary_value")
+
+
+def btyd_prediction_key(record: dict, settings: BtydSettings, group: pd.DataFrame) -> str:
+    """A hash of everything one cutoff's predictions are a function of: the fit's exact
+    parameters, the prediction settings and the cutoff's RFM rows (its date seeds the draws).
+    Equal keys give equal rows, which is what lets a score job keep them."""
+    fit = [
+        None if record.get(name) is None or pd.isna(record.get(name)) else record[name]
+        for name in _FIT_KEY_FIELDS
+    ]
+    fit = [float(value).hex() if isinstance(value, float | int) else value for value in fit]
+    rows = group.sort_values("customer_id", kind="stable")[list(_RFM_KEY_COLUMNS)]
+    digest = hashlib.sha256(
+        json.dumps(
+            [_date_key(group["cutoff_date"].iloc[0]), fit, dataclasses.asdict(settings)],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
+    digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
+def _rows_by_cutoff(previous: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    if previous is None or previous.empty or "prediction_key" not in previous.columns:
+        return {}
+    return {
+        _date_key(cutoff): rows.reset_index(drop=True)
+        for cutoff, rows in previous.groupby("cutoff_date", sort=False)
+    }
 
 
 def _date_key(value) -> str:

@@ -130,6 +130,10 @@ class StageInputs:
             " kept release) runs on DuckDB only; on Spark run `clv build --target spark`"
         )
 
+    def previous(self) -> pd.DataFrame | None:
+        # Spark builds train and score in one run: every model is computed afresh.
+        return None
+
 
 def run_ready(store: TableStore, plan: StagePlan, done: set[str], pending: set[str]) -> list[str]:
     """Run every pending Python model whose inputs are built, in the stage's order, each

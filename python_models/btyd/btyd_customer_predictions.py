@@ -10,8 +10,10 @@ def model(dbt, session):
             "btyd_fits": dbt.ref("btyd_fits"),
             "customer_rfm": dbt.ref("customer_rfm"),
         },
+        previous=stage.own_table(session, dbt.this),
     )
     config = {
         "btyd_settings": dbt.config.get("btyd_settings"),
+        "release_settings": dbt.config.get("release_settings"),
     }
     return stage.btyd_customer_predictions(inputs, config.get)

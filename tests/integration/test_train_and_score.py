@@ -7,6 +7,8 @@ command as a user runs it, on a small generated online-retail file:
     (one more day of lines)
     clv score                      a new month began, a new file: the release still applies
     clv score with other features  refused, with what to do
+    (a marker in yesterday's rows)
+    clv score again                the BG/NBD rows of unchanged cutoffs are kept, not predicted
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
+from clv_warehouse.modeling import tables
 from clv_warehouse.project import PROJECT_DIR
 from clv_warehouse.synthetic import append_day, generate
 
@@ -118,8 +122,36 @@ def loop(tmp_path_factory):
         json.dumps({"xgboost_use_baseline_features": False}),
     )
     steps["releases"] = succeeded(clv(work, data, "releases"))
+    steps["btyd_predictions"] = btyd_predictions(work)
+    steps["btyd_recomputed"] = recomputed_btyd_predictions(work)
+    # A marker the next score keeps only if it keeps the rows instead of predicting them:
+    # clv, which nothing downstream of a training cutoff reads, half a unit up.
+    with duckdb.connect(str(work / "warehouse.duckdb")) as con:
+        con.execute(f"update {BTYD_PREDICTIONS} set clv = clv + 0.5 where clv is not null")
+    steps["score_again"] = succeeded(clv(work, data, "score", "--as-of", new_as_of))
+    steps["btyd_after_marker"] = btyd_predictions(work)
     steps["work"] = work
     return steps
+
+
+BTYD_PREDICTIONS = "modeling.btyd_customer_predictions"
+
+
+def btyd_predictions(work: Path) -> pd.DataFrame:
+    with duckdb.connect(str(work / "warehouse.duckdb"), read_only=True) as con:
+        frame = con.execute(f"select * from {BTYD_PREDICTIONS} order by all").df()
+    return tables.typed(frame, tables.BTYD_PREDICTION_TYPES)
+
+
+def recomputed_btyd_predictions(work: Path) -> pd.DataFrame:
+    """What a train job's code predicts from the warehouse's fits and RFM rows now."""
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    (node,) = [n for n in manifest["nodes"].values() if n["name"] == "btyd_customer_predictions"]
+    settings = tables.btyd_settings_from_config(node["config"]["btyd_settings"])
+    with duckdb.connect(str(work / "warehouse.duckdb"), read_only=True) as con:
+        fits = con.execute("select * from modeling.btyd_fits").df()
+        rfm = con.execute("select * from marts.customer_rfm order by cutoff_date, customer_id").df()
+    return tables.btyd_prediction_table(fits, rfm, settings)
 
 
 def release_of(output: str) -> str:
@@ -155,7 +187,8 @@ def test_a_new_month_and_a_new_file_are_scored_with_the_same_release(loop):
         loop["work"],
         "select count(distinct run_id), count(distinct release_id) from marts.prediction_history",
     )
-    assert history == [(4, 1)]
+    # two trains and three scores (the refused one wrote nothing), all of one release
+    assert history == [(5, 1)]
     grid = rows(
         loop["work"],
         "select count(*), min(cast(training_end_date as varchar)) from marts.cutoffs"
@@ -187,3 +220,18 @@ def test_releases_are_listed(loop):
     (line,) = loop["releases"].splitlines()
     assert line.startswith(release_of(loop["train"]))
     assert "through 2021-12-01" in line
+
+
+def test_a_score_keeps_the_baseline_rows_of_every_unchanged_cutoff(loop):
+    """A score predicts BG/NBD afresh only where a cutoff's fit, settings or RFM rows changed:
+    the rows it kept equal what the code predicts now, and a marker written into them
+    survives the next score (it would be overwritten by a prediction)."""
+    kept = loop["btyd_predictions"]
+    pd.testing.assert_frame_equal(kept, loop["btyd_recomputed"], check_exact=True)
+    after = loop["btyd_after_marker"]
+    pd.testing.assert_frame_equal(
+        after.drop(columns="clv"), kept.drop(columns="clv"), check_exact=True
+    )
+    marked = kept["clv"].notna()
+    assert marked.sum() > 0
+    assert (after.loc[marked, "clv"] == kept.loc[marked, "clv"] + 0.5).all()

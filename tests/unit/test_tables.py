@@ -326,6 +326,7 @@ def test_btyd_prediction_table(btyd_fits, rfm):
         *btyd.PREDICTION_COLUMNS,
         *tables.SPREAD_COLUMNS,
         "is_valid_output",
+        "prediction_key",
     ]
     assert len(table) == len(rfm)
     assert not table.duplicated(["cutoff_date", "customer_id"]).any()
@@ -369,6 +370,53 @@ def test_btyd_predictions_match_the_fit_of_their_cutoff(btyd_fits, rfm):
         np.testing.assert_allclose(got[column], expected[column], rtol=1e-9, err_msg=column)
 
 
+def test_a_score_job_keeps_the_rows_of_a_cutoff_whose_inputs_are_unchanged(btyd_fits, rfm):
+    """The last build's rows of a cutoff are kept when its fit, settings and RFM rows are the
+    same (a marker written into them survives); a cutoff whose RFM rows changed is predicted
+    again, so the marker is gone there; kept or not, the rows equal a fresh prediction."""
+    fresh = tables.btyd_prediction_table(btyd_fits, rfm, BTYD)
+    assert fresh.groupby("cutoff_date")["prediction_key"].nunique().tolist() == [1, 1, 1]
+    assert fresh["prediction_key"].nunique() == 3
+    pd.testing.assert_frame_equal(
+        tables.btyd_prediction_table(btyd_fits, rfm, BTYD, previous=fresh), fresh
+    )
+
+    marked = fresh.assign(predicted_revenue=-1.0)
+    changed = rfm.copy()
+    backtest = changed["cutoff_role"] == "backtest"
+    changed.loc[backtest & (changed["customer_id"] == "1001"), "frequency"] += 1
+    again = tables.btyd_prediction_table(btyd_fits, changed, BTYD, previous=marked)
+    kept = again.groupby("cutoff_date")["predicted_revenue"].min().lt(0).tolist()
+    assert kept == [True, False, True]
+    expected = tables.btyd_prediction_table(btyd_fits, changed, BTYD)
+    recomputed = again["cutoff_date"] == pd.Timestamp("2024-04-01")
+    pd.testing.assert_frame_equal(again[recomputed], expected[recomputed])
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["fit", "settings", "customers", "seed"],
+)
+def test_rows_are_predicted_again_when_anything_they_depend_on_changed(btyd_fits, rfm, change):
+    fits, frame, settings = btyd_fits, rfm, BTYD
+    if change == "fit":  # a refit one part in 1e12 away
+        fits = btyd_fits.assign(r=btyd_fits["r"] * (1 + 1e-12))
+    elif change == "settings":
+        settings = BtydSettings(horizon_days=91, monthly_discount_rate=0.02)
+    elif change == "customers":  # a customer more at every cutoff
+        extra = rfm.drop_duplicates("cutoff_date").assign(customer_id="new")
+        frame = pd.concat([rfm, extra], ignore_index=True)
+    else:
+        settings = BtydSettings(horizon_days=91, seed=BTYD.seed + 1)
+    previous = tables.btyd_prediction_table(btyd_fits, rfm, BTYD)
+    # a marker in the fitted cutoffs' rows (the unfitted one has no outputs to mark)
+    fitted = previous["cutoff_date"] < pd.Timestamp("2024-07-01")
+    previous.loc[fitted, "predicted_revenue"] = -1.0
+    again = tables.btyd_prediction_table(fits, frame, settings, previous=previous)
+    assert (again["predicted_revenue"].dropna() >= 0).all()
+    pd.testing.assert_frame_equal(again, tables.btyd_prediction_table(fits, frame, settings))
+
+
 def test_btyd_cutoff_without_a_fit_has_invalid_rows(btyd_fits, rfm):
     table = tables.btyd_prediction_table(btyd_fits, rfm, BTYD)
     rows = table[table["cutoff_date"] == pd.Timestamp("2024-07-01")]
@@ -395,6 +443,7 @@ def test_btyd_tables_of_no_rows(rfm):
         *btyd.PREDICTION_COLUMNS,
         *tables.SPREAD_COLUMNS,
         "is_valid_output",
+        "prediction_key",
     ]
 
 
