@@ -107,12 +107,24 @@ def decile_edges(training: pd.Series) -> list[float]:
 def _numeric_bins(values: pd.Series, edges: Sequence[float]) -> pd.Series:
     numbers = pd.to_numeric(values, errors="raise").astype("float64")
     positions = np.searchsorted(np.asarray(edges, dtype=np.float64), numbers, side="left")
-    labels = pd.Series(positions.astype(str), index=values.index, dtype=object)
+    # each bin's label made once, not once per row (str(position): "0" .. "10")
+    names = np.array([str(position) for position in range(len(edges) + 1)], dtype=object)
+    labels = pd.Series(names[positions], index=values.index, dtype=object)
     return labels.where(numbers.notna(), MISSING)
 
 
 def _level_bins(values: pd.Series) -> pd.Series:
-    return values.astype(object).map(lambda v: MISSING if pd.isna(v) else str(v))
+    """str(level) of each value, MISSING where missing: by column for text and booleans,
+    by value for anything else an object column holds."""
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(values):
+        levels = np.where(values.astype("boolean").fillna(False).to_numpy(bool), "True", "False")
+        labels = pd.Series(levels.astype(object), index=values.index, dtype=object)
+    elif pd.api.types.is_string_dtype(values) and values.dtype != object:
+        labels = pd.Series(values.to_numpy(dtype=object), index=values.index, dtype=object)
+    else:
+        return values.astype(object).map(lambda v: MISSING if pd.isna(v) else str(v))
+    return labels.where(~missing, MISSING)
 
 
 def stability_index(training_shares: pd.Series, scoring_shares: pd.Series) -> float:
