@@ -5,14 +5,16 @@
 
     Incremental: kept lines are only ever added (an input change that would remove one stops
     the audit's incremental load), so a first-seen date can only move earlier. A build reads
-    the lines classified since this table was built, not the history of the customers they
-    touch: their items' first days are merged with the rows this table holds for those
-    customers (at 100M lines the rescan took 45 s of a 66 s stage).
+    the lines classified since this table last read the audit, not the history of the
+    customers they touch (at 100M lines that rescan took 45 s of a 66 s stage), and writes
+    only the rows that change: items new to a customer, and items a late line shows were
+    bought earlier. Rewriting every item of each touched customer instead moved 7.4M of
+    48M rows at 100M lines for one day.
 -#}
 {{ config(
     materialized=clv_incremental_materialization(),
     incremental_strategy='delete+insert',
-    unique_key='customer_id',
+    unique_key=['customer_id', 'item_type', 'item_id'],
     on_schema_change='fail',
 ) }}
 {%- set item_columns = {'product': 'product_id', 'store': 'store_id', 'country': 'country'} %}
@@ -56,20 +58,18 @@ new_first_seen as (
 merged as (
 
     {% if is_incremental() -%}
-    -- the touched customers' earlier items, merged with the new ones: the earliest day wins
+    -- what changes: an item new to the customer, or one a late line shows was bought earlier
     select
-        customer_id,
-        item_type,
-        item_id,
-        min(first_seen_date) as first_seen_date
-    from (
-        select customer_id, item_type, item_id, first_seen_date from new_first_seen
-        union all
-        select held.customer_id, held.item_type, held.item_id, held.first_seen_date
-        from {{ this }} as held
-        where held.customer_id in (select distinct touched.customer_id from new_first_seen as touched)
-    ) as both_sides
-    group by customer_id, item_type, item_id
+        fresh.customer_id,
+        fresh.item_type,
+        fresh.item_id,
+        fresh.first_seen_date
+    from new_first_seen as fresh
+    left join {{ this }} as held
+        on held.customer_id = fresh.customer_id
+        and held.item_type = fresh.item_type
+        and held.item_id = fresh.item_id
+    where held.first_seen_date is null or fresh.first_seen_date < held.first_seen_date
     {%- else -%}
     select * from new_first_seen
     {%- endif %}
