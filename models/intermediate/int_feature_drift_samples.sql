@@ -16,11 +16,11 @@ inputs as (
 
 release_training_rows as (
 
-    -- The release's training rows. There is no versioned model release yet: the model that
-    -- produced the current predictions is this build's production fit (python_models/xgboost),
-    -- trained on every training-eligible row whose label is complete
-    -- (clv_warehouse.modeling.tables.phase_rows('production')). When releases exist, select
-    -- the release's training cutoffs here; nothing else needs to change.
+    -- The rows the production boosters were trained on: every training-eligible row whose
+    -- label is complete (clv_warehouse.modeling.tables.phase_rows('production')). In a train
+    -- build they are this build's; in a score build the grid and the training cutoffs'
+    -- features are the release's (int_customer_features_at_cutoffs keeps them), so they are
+    -- the release's training rows, except where a late line changed a label.
     select
         'training' as sample_role,
         inputs.*
