@@ -13,6 +13,7 @@ boosters as XGBoost JSON, loadable anywhere, and release.json with everything el
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +106,15 @@ class Release:
 
 
 def _records(frame: pd.DataFrame) -> str:
-    return frame.to_json(orient="records", date_format="iso", date_unit="s")
+    """The frame as JSON records, dates as ISO text, floats exact: pandas' to_json keeps 10
+    decimals, so a stored BG/NBD parameter came back about 1e-10 off the trained one; Python's
+    json writes the shortest text that reads back as the same double."""
+    records = json.loads(frame.to_json(orient="records", date_format="iso", date_unit="s"))
+    for column in frame.columns:
+        if pd.api.types.is_float_dtype(frame[column]):
+            for record, value in zip(records, frame[column].tolist(), strict=True):
+                record[column] = float(value) if math.isfinite(value) else None
+    return json.dumps(records)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:

@@ -73,6 +73,13 @@ MODELS = """
     from modeling.xgboost_fits order by phase, target
 """
 
+PREDICTION_KEYS = """
+    select distinct cast(p.cutoff_date as varchar), c.cutoff_role, p.prediction_key
+    from modeling.btyd_customer_predictions as p
+    inner join marts.cutoffs as c on p.cutoff_date = c.cutoff_date
+    order by 1
+"""
+
 
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
@@ -102,10 +109,12 @@ def loop(tmp_path_factory):
         )
     )
     steps["train_again_models"] = rows(work, MODELS)
+    steps["train_again_keys"] = rows(work, PREDICTION_KEYS)
     steps["btyd_again"] = rows(work, "select * exclude (fit_seconds) from modeling.btyd_fits")
     steps["score"] = succeeded(clv(work, data, "score", "--as-of", "2021-12-22"))
     steps["score_scored"] = rows(work, SCORED)
     steps["score_models"] = rows(work, MODELS)
+    steps["score_keys"] = rows(work, PREDICTION_KEYS)
     append_day(data)
     new_as_of = json.loads((data / "manifest.json").read_text())["as_of_date"]
     steps["new_as_of"] = new_as_of
@@ -235,3 +244,13 @@ def test_a_score_keeps_the_baseline_rows_of_every_unchanged_cutoff(loop):
     marked = kept["clv"].notna()
     assert marked.sum() > 0
     assert (after.loc[marked, "clv"] == kept.loc[marked, "clv"] + 0.5).all()
+
+
+def test_the_first_score_after_training_keeps_the_trained_baseline_rows(loop):
+    """The release holds the BG/NBD fits exactly, so the first score's keys of the trained
+    cutoffs are the training build's and their rows are kept (the release once rounded the
+    parameters to 10 decimals, and every cutoff was predicted again)."""
+    trained = [row for row in loop["train_again_keys"] if row[1] != "scoring"]
+    scored = [row for row in loop["score_keys"] if row[1] != "scoring"]
+    assert len(trained) > 2
+    assert scored == trained

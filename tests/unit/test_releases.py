@@ -146,3 +146,31 @@ def test_release_settings_and_rows_refuse_what_is_missing():
     payload = pd.DataFrame({"release_id": ["a"], "btyd_fits": ["[]"]})
     with pytest.raises(releases.ReleaseMismatch, match="no release b"):
         releases.release_rows(payload, "b", "btyd_fits")
+
+
+def test_a_kept_release_holds_the_fits_exactly():
+    """The release keeps the BG/NBD parameters as trained, to the last bit: `clv score` must
+    apply the trained model, and a prediction's key hashes the exact parameters. Stored with
+    pandas' to_json (10 decimals) a parameter came back about 1e-10 off."""
+    from clv_warehouse import release_store
+
+    fits = pd.DataFrame(
+        {
+            "cutoff_date": pd.to_datetime(["2020-02-02", "2020-07-15"]),
+            "cutoff_role": ["training", "scoring"],
+            "status": ["fitted", "no_customers"],
+            "r": [0.12345678901234568, float("nan")],
+            "alpha": [123456.78901234567, None],
+            "customers": pd.array([1200, 0], dtype="Int64"),
+        }
+    )
+    payload = pd.DataFrame(
+        {"release_id": ["release-x"], "btyd_fits": [release_store._records(fits)]}
+    )
+    back = releases.release_rows(payload, "release-x", "btyd_fits")
+    assert back["r"].iloc[0] == fits["r"].iloc[0]
+    assert back["alpha"].iloc[0] == fits["alpha"].iloc[0]
+    assert pd.isna(back["r"].iloc[1])
+    assert pd.isna(back["alpha"].iloc[1])
+    assert back["cutoff_date"].tolist() == ["2020-02-02T00:00:00", "2020-07-15T00:00:00"]
+    assert back["customers"].tolist() == [1200, 0]
