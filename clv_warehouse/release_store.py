@@ -113,7 +113,8 @@ def _records(frame: pd.DataFrame) -> str:
     for column in frame.columns:
         if pd.api.types.is_float_dtype(frame[column]):
             for record, value in zip(records, frame[column].tolist(), strict=True):
-                record[column] = float(value) if math.isfinite(value) else None
+                exact = not pd.isna(value) and math.isfinite(value)
+                record[column] = float(value) if exact else None
     return json.dumps(records)
 
 

@@ -162,6 +162,7 @@ def test_a_kept_release_holds_the_fits_exactly():
             "r": [0.12345678901234568, float("nan")],
             "alpha": [123456.78901234567, None],
             "customers": pd.array([1200, 0], dtype="Int64"),
+            "penalizer": pd.array([0.001, None], dtype="Float64"),
         }
     )
     payload = pd.DataFrame(
@@ -174,3 +175,5 @@ def test_a_kept_release_holds_the_fits_exactly():
     assert pd.isna(back["alpha"].iloc[1])
     assert back["cutoff_date"].tolist() == ["2020-02-02T00:00:00", "2020-07-15T00:00:00"]
     assert back["customers"].tolist() == [1200, 0]
+    assert back["penalizer"].iloc[0] == 0.001
+    assert pd.isna(back["penalizer"].iloc[1])
