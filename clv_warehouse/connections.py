@@ -45,6 +45,18 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file; the message names it and what to do."""
 
 
+def has_table(
+    con: duckdb.DuckDBPyConnection, schema: str, name: str, catalog: str | None = None
+) -> bool:
+    """Whether the table ``schema.name`` exists (in ``catalog``, when one is named)."""
+    (found,) = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ?"
+        " and table_name = ? and table_catalog = coalesce(?, table_catalog)",
+        [schema, name, catalog],
+    ).fetchone()
+    return bool(found)
+
+
 def is_lock_conflict(error: BaseException) -> bool:
     return isinstance(error, duckdb.IOException) and "Could not set lock on file" in str(error)
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from clv_warehouse.connections import has_table
+
 TABLE = "modeling.model_releases"
 CREATE = f"""
 create table if not exists {TABLE} (
@@ -118,21 +120,11 @@ def _records(frame: pd.DataFrame) -> str:
     return json.dumps(records)
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables"
-            " where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
 def keep_release(warehouse: Path, models_dir: Path) -> tuple[Release, bool]:
     """Keep the release of the training build in ``warehouse``; (release, newly kept)."""
     with duckdb.connect(str(warehouse)) as con:
         for schema, name in (("modeling", "xgboost_fits"), ("modeling", "btyd_fits")):
-            if not _has_table(con, schema, name):
+            if not has_table(con, schema, name):
                 raise ReleaseError(f"{warehouse} has no {schema}.{name}: run `clv train` first")
         xgboost_fits = con.execute(
             "select * from modeling.xgboost_fits order by phase, target"
@@ -208,7 +200,7 @@ def write_release_files(
 def list_releases(warehouse: Path) -> list[Release]:
     """Every kept release, newest first (none when no training build was kept)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        if not _has_table(con, "modeling", "model_releases"):
+        if not has_table(con, "modeling", "model_releases"):
             return []
         rows = con.execute(
             f"select {LISTED} from {TABLE} order by trained_at desc, release_id"

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from clv_warehouse.connections import has_table
 from clv_warehouse.modeling.monitoring import (
     feature_drift_table,
     forecast_monitoring_table,
@@ -101,14 +102,9 @@ def own_table(session, this) -> Callable[[], object | None]:
     it: the model runs before dbt swaps its new table in. None when there is none yet."""
 
     def read():
-        parts = (this.database, this.schema, this.identifier)
-        (found,) = session.execute(
-            "select count(*) from information_schema.tables"
-            " where table_catalog = ? and table_schema = ? and table_name = ?",
-            list(parts),
-        ).fetchone()
-        if not found:
+        if not has_table(session, this.schema, this.identifier, catalog=this.database):
             return None
+        parts = (this.database, this.schema, this.identifier)
         return session.sql("select * from " + ".".join(sql_identifier(p) for p in parts))
 
     return read
