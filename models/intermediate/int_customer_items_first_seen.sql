@@ -8,8 +8,8 @@
     the lines classified since this table last read the audit, not the history of the
     customers they touch (at 100M lines that rescan took 45 s of a 66 s stage), and writes
     only the rows that change: items new to a customer, and items a late line shows were
-    bought earlier. Rewriting every item of each touched customer instead moved 7.4M of
-    48M rows at 100M lines for one day.
+    bought earlier. Rewriting every item of each touched customer instead took 13.3 s for
+    one day at 100M lines in `clv bench`, against 5.1 s.
 -#}
 {{ config(
     materialized=clv_incremental_materialization(),
