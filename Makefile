@@ -30,8 +30,8 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) install -r requirements-dev.txt
 	@touch $@
 
-# The Spark target on top of the dev lock: dbt-spark's session method and pyspark (README,
-# "Running on Spark"). Java 17 is a system package (apt-get install openjdk-17-jre-headless).
+# The Spark target on top of the dev lock: dbt-spark's session method and pyspark
+# (docs/spark.md). Java 17 is a system package (apt-get install openjdk-17-jre-headless).
 $(VENV)/.spark: $(VENV)/.dev requirements-spark.txt
 	$(PIP) install -r requirements-spark.txt
 	@touch $@
@@ -41,7 +41,7 @@ run: $(VENV)/.runtime
 
 # Publish a read-only copy of the built warehouse, then create or update the Metabase
 # dashboards on it. Needs METABASE_URL and METABASE_API_KEY (or METABASE_USER and
-# METABASE_PASSWORD) in the environment; see README, "Dashboards".
+# METABASE_PASSWORD) in the environment; see docs/dashboards-and-report.md.
 dashboards: $(VENV)/.runtime
 	$(BIN)/clv publish
 	$(BIN)/clv dashboards
@@ -58,7 +58,7 @@ bench: $(VENV)/.runtime
 	$(BIN)/clv bench --lines $(SIZE) $(BENCH_ARGS)
 
 # Requests/s and p50/p99 latency of `clv serve` for single-customer lookups at 1 and 32
-# clients on loopback, on the published copy of the built warehouse (README, "HTTP API").
+# clients on loopback, on the published copy of the built warehouse (docs/api.md).
 bench-api: $(VENV)/.runtime
 	$(BIN)/clv publish
 	$(BIN)/clv bench-api --requests 6000 --out bench/results/api_cdnow

@@ -3,7 +3,7 @@
     clv build [--layout cdnow|online_retail|generic] [--input PATH] [--as-of YYYY-MM-DD]
               [--warehouse PATH] [--target local|spark] [-- extra dbt arguments]
                                   (--target spark, or CLV_TARGET=spark: the same warehouse
-                                   on Spark in local mode; README, "Running on Spark")
+                                   on Spark in local mode; docs/spark.md)
     clv train  (the same as build: every model fitted and backtested; keeps a model release)
     clv score [--release ID] [same options as build]
                                   (the daily job: new files, features at the new scoring
@@ -20,7 +20,7 @@
     clv generate --lines 10m --layout online_retail|generic --out DIR [--seed 42]
                  [--seasonality 0.5] [--growth 0.1]
                  [--customers N] [--append-day]
-                                  (synthetic Parquet data and manifest.json, see README)
+                                  (synthetic Parquet data and manifest.json, see docs/synthetic-data.md)
     clv bench --lines 10m [--layout online_retail] [--work-dir bench/work] [--pandas-max-lines 30m]
                                   (the scale benchmark: bench/README.md)
     clv serve [--published PATH] [--host 127.0.0.1] [--port 8000] [--no-auth]
@@ -29,7 +29,7 @@
                                   (requests/s and p50/p99 latency of clv serve on loopback)
     clv paths
 
-Defaults come from the CLV_* environment variables (see profiles.yml and the README).
+Defaults come from the CLV_* environment variables (see profiles.yml and docs/data-and-cleaning.md).
 Errors are one line on stderr with a non-zero exit; an unexpected one also writes its
 traceback to logs/clv.log (the line says where).
 """

@@ -19,9 +19,9 @@ database instance per path for the whole process), so ``clv dashboards`` points 
 connection at the new versioned file, and only then removes the versions before it
 (``remove_old_versions``). ``clv publish`` alone keeps the newest ``KEEP_VERSIONS``.
 
-The copy must open in the older DuckDB embedded in Metabase's driver (README,
-"Dashboards"): a warehouse whose storage format that DuckDB reads (DuckDB writes v1.0.0 by
-default) is copied byte for byte; one in a newer format is rewritten by DuckDB into a file
+The copy must open in the older DuckDB embedded in Metabase's driver
+(docs/dashboards-and-report.md): a warehouse whose storage format that DuckDB reads (DuckDB
+writes v1.0.0 by default) is copied byte for byte; one in a newer format is rewritten by DuckDB into a file
 in format ``STORAGE_VERSION``.
 """
 

@@ -1,1 +1,1 @@
-"""``clv serve``: the HTTP API over the published copy (README, "HTTP API")."""
+"""``clv serve``: the HTTP API over the published copy (docs/api.md)."""

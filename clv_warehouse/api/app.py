@@ -1,4 +1,4 @@
-"""The FastAPI application of ``clv serve`` (README, "HTTP API").
+"""The FastAPI application of ``clv serve`` (docs/api.md).
 
     GET /health                     open: 200 when a published copy is served, else 503
     GET /customers/{customer_id}    the latest forecast of each model, segments, drivers

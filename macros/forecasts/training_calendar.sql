@@ -1,5 +1,5 @@
 {#-
-    Train and score (README, "Train once, score every day"). The settings of the two jobs:
+    Train and score (docs/production-loop.md). The settings of the two jobs:
       job                        train (default: fit everything) or score (apply a release);
                                  set by `clv train` / `clv score`, never by hand
       training_anchor            month, week or day: the calendar step the training grid

@@ -100,7 +100,7 @@
 {% endmacro %}
 
 {#- Models that DuckDB loads incrementally are rebuilt whole on Spark, which has no
-    delete+insert without Delta or Iceberg (README, "Running on Spark"). -#}
+    delete+insert without Delta or Iceberg (docs/spark.md). -#}
 {% macro clv_incremental_materialization() %}
     {{ return(adapter.dispatch('clv_incremental_materialization', 'clv_warehouse')()) }}
 {% endmacro %}

@@ -3,7 +3,7 @@ the four dashboards, opened in headless Chromium (Debian's `chromium`, installed
 `make chromium`): every card is there with its title, the page logs no error, and the
 screenshot is not blank (issue 17).
 
-Set CLV_REPORT_SCREENSHOT=path/to.png to keep the screenshot (the README's comes from here).
+Set CLV_REPORT_SCREENSHOT=path/to.png to keep the screenshot (docs/clv_report.png comes from here).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from clv_warehouse.publish import STORAGE_VERSION
 
 DOCKERFILE = (PROJECT_DIR / "dashboards" / "Dockerfile").read_text()
 COMPOSE = yaml.safe_load((PROJECT_DIR / "dashboards" / "compose.yaml").read_text())
-# Checked pairing (README, "Running Metabase with the DuckDB driver"): the driver's own
+# Checked pairing (docs/dashboards-and-report.md): the driver's own
 # Dockerfile and README pair Metabase 0.58.9 with driver 1.4.3.1; its 1.5.x releases are
 # built for Metabase 0.59 (1.5.1.0-1.5.3.0) and 0.62+ (later ones).
 CHECKED_PAIRING = ("0.58.9", "1.4.3.1")
