@@ -20,7 +20,7 @@
     clv generate --lines 10m --layout online_retail|generic --out DIR [--seed 42]
                  [--seasonality 0.5] [--growth 0.1]
                  [--customers N] [--append-day]
-                                  (synthetic Parquet data and manifest.json, see docs/synthetic-data.md)
+                                  (synthetic Parquet and manifest.json: docs/synthetic-data.md)
     clv bench --lines 10m [--layout online_retail] [--work-dir bench/work] [--pandas-max-lines 30m]
                                   (the scale benchmark: bench/README.md)
     clv serve [--published PATH] [--host 127.0.0.1] [--port 8000] [--no-auth]

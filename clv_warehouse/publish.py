@@ -21,8 +21,8 @@ connection at the new versioned file, and only then removes the versions before 
 
 The copy must open in the older DuckDB embedded in Metabase's driver
 (docs/dashboards-and-report.md): a warehouse whose storage format that DuckDB reads (DuckDB
-writes v1.0.0 by default) is copied byte for byte; one in a newer format is rewritten by DuckDB into a file
-in format ``STORAGE_VERSION``.
+writes v1.0.0 by default) is copied byte for byte; one in a newer format is rewritten by
+DuckDB into a file in format ``STORAGE_VERSION``.
 """
 
 from __future__ import annotations
