@@ -37,6 +37,7 @@ traceback to logs/clv.log (the line says where).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -55,6 +56,7 @@ from clv_warehouse.dashboards import DefinitionError, ProvisionError, provision
 from clv_warehouse.dashboards.compile import CompileError
 from clv_warehouse.dashboards.definitions import DEFINITIONS_PATH
 from clv_warehouse.dashboards.report import ReportError, write_report
+from clv_warehouse.input_resolution import resolve_input
 from clv_warehouse.messages import clip, one_line
 from clv_warehouse.project import (
     LAYOUTS,
@@ -106,6 +108,35 @@ def _settings(args: argparse.Namespace) -> BuildSettings:
     )
 
 
+def _input_settings(args: argparse.Namespace) -> BuildSettings:
+    """The settings of a build: with --input, the layout and the generic mapping come from
+    the options, the environment, clv_columns.yml beside the data or a guess from the file
+    (clv_warehouse/input_resolution.py), and what was guessed is printed."""
+    settings = _settings(args)
+    if not getattr(args, "input", None):
+        if args.columns or args.sheet:
+            raise ValueError("--columns and --sheet describe an --input file: give --input too")
+        return settings
+    resolved = resolve_input(
+        args.input,
+        input_files(args.input),
+        layout=args.layout,
+        columns=args.columns,
+        sheet=args.sheet,
+        warehouse_dir=settings.absolute_warehouse_path().parent,
+    )
+    for line in resolved.lines:
+        print(f"  {line}", flush=True)
+    return dataclasses.replace(
+        settings,
+        layout=resolved.layout,
+        input_path=resolved.input_path,
+        generic_columns=None
+        if resolved.generic_columns is None
+        else json.dumps(resolved.generic_columns),
+    )
+
+
 def _target(args: argparse.Namespace) -> str:
     target = getattr(args, "target", None) or os.environ.get("CLV_TARGET", "local").strip()
     if target not in TARGETS:
@@ -150,7 +181,7 @@ def _build_on_spark(args: argparse.Namespace, settings: BuildSettings) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     """clv build / clv train: the full build, then keep the release it made."""
-    settings = _settings(args)
+    settings = _input_settings(args)
     if _target(args) == "spark":
         return _build_on_spark(args, settings)
     input_path = settings.resolved_input_path()
@@ -203,7 +234,7 @@ def _score(args: argparse.Namespace) -> int:
             "model releases are kept in the DuckDB warehouse, so clv score runs on DuckDB only;"
             " on Spark, clv build --target spark trains and scores in one build"
         )
-    settings = _settings(args)
+    settings = _input_settings(args)
     input_path = settings.resolved_input_path()
     check_build_environment(settings.layout)
     warehouse = settings.absolute_warehouse_path()
@@ -480,6 +511,15 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--input", help="input file or glob (CLV_INPUT_PATH)")
         command.add_argument("--as-of", help="as-of date YYYY-MM-DD (CLV_AS_OF_DATE)")
         command.add_argument("--warehouse", help="DuckDB file to write (CLV_DUCKDB_PATH)")
+        command.add_argument(
+            "--columns",
+            help="the generic layout's mapping, key=column pairs: customer_id=client,"
+            "ordered_at=sold_at,amount=total (default: clv_columns.yml beside the data, or a"
+            " guess from the file)",
+        )
+        command.add_argument(
+            "--sheet", help="the sheet of an .xlsx input: its name or position from 1 (first)"
+        )
         command.add_argument("dbt_args", nargs="*", help="extra dbt build arguments, after --")
         command.set_defaults(handler=handler)
 

@@ -53,6 +53,8 @@ class BuildSettings:
     input_path: Path | None = None
     warehouse_path: Path = DEFAULT_WAREHOUSE
     as_of_date: str | None = None
+    # the generic layout's mapping as JSON (CLV_GENERIC_COLUMNS); None leaves the caller's
+    generic_columns: str | None = None
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -107,6 +109,8 @@ class BuildSettings:
         env.setdefault(
             "CLV_DUCKDB_TEMP_DIR", str(self.absolute_warehouse_path().parent / "duckdb_tmp")
         )
+        if self.generic_columns is not None:
+            env["CLV_GENERIC_COLUMNS"] = self.generic_columns
         if self.as_of_date:
             env["CLV_AS_OF_DATE"] = self.as_of_date
         else:
