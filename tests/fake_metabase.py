@@ -48,6 +48,7 @@ from urllib.parse import parse_qs, urlparse
 
 import duckdb
 
+from clv_warehouse.dashboards.dbt_docs import humanized  # Metabase's naming, transcribed
 from clv_warehouse.dashboards.native_query import render
 
 VERSION = "v0.58.9"
@@ -376,7 +377,7 @@ class FakeMetabase:
             "db_id": database_id,
             "schema": schema,
             "name": name,
-            "display_name": _humanized(name),
+            "display_name": humanized(name),
             "description": None,
             "caveats": None,
             "points_of_interest": None,
@@ -404,7 +405,7 @@ class FakeMetabase:
                     "id": field_id,
                     "table_id": table["id"],
                     "name": column,
-                    "display_name": _humanized(column),
+                    "display_name": humanized(column),
                     "description": None,
                     "semantic_type": None,
                     "fk_target_field_id": None,
@@ -648,12 +649,6 @@ class FakeMetabase:
 
 def _non_blank_or_null(value: Any) -> bool:
     return value is None or (isinstance(value, str) and bool(value.strip()))
-
-
-def _humanized(name: str) -> str:
-    """Metabase's friendly name of a table or column: customer_id -> Customer ID."""
-    words = name.replace("-", "_").split("_")
-    return " ".join("ID" if word.lower() == "id" else word.capitalize() for word in words if word)
 
 
 def _base_type(data_type: str) -> str:

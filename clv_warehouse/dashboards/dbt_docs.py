@@ -14,7 +14,10 @@ database, waits until every exported model's table and documented column is ther
              target becomes a primary key
 
 A second run with nothing changed writes nothing. Exported are the models whose relation is
-in the published copy (sources are the raw files, not in it). Each request has the
+in the published copy (sources are the raw files, not in it). A model or column whose
+Metabase name does not map back to it (``stg_cdnow__purchases`` shows as "Stg Cdnow
+Purchases") is given that name as its display name: dbt-metabase would otherwise reset it
+to null on every run, a change Metabase ignores. Each request has the
 METABASE_TIMEOUT_SECONDS timeout and no retry; a failure is a ProvisionError in the words of
 ``Metabase.unreachable`` and ``Metabase.refused``, and models or columns that Metabase does
 not show after the sync wait are named.
@@ -22,8 +25,10 @@ not show after the sync wait are named.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -42,6 +47,9 @@ from clv_warehouse.dashboards.metabase import Metabase, ProvisionError
 
 # Messages of dbt-metabase a failure shows (its warnings and errors, the last ones).
 SHOWN_MESSAGES = 5
+DISPLAY_NAME = "metabase.display_name"
+# Words Metabase's humanization writes in capitals (metabase.util.humanization).
+ACRONYMS = frozenset({"id", "url", "ip", "uid", "uuid", "guid"})
 
 
 class _Writes(HTTPAdapter):
@@ -109,6 +117,43 @@ class Described:
         )
 
 
+def humanized(name: str) -> str:
+    """The name Metabase gives a table or column it syncs (humanization strategy simple)."""
+    words = [word for word in re.split(r"[-_\s]+", name) if word]
+    if not words:
+        return name
+    return " ".join(
+        word.upper()
+        if word.lower() in ACRONYMS
+        else word.capitalize()
+        if word == word.upper()
+        else word[0].upper() + word[1:]
+        for word in words
+    )
+
+
+def _round_trips(name: str) -> bool:
+    """Whether dbt-metabase takes Metabase's name for this one as the default (its
+    safe_name: every non-word character an underscore, lower case)."""
+    return re.sub(r"[^\w]", "_", humanized(name)).lower() == re.sub(r"[^\w]", "_", name).lower()
+
+
+def with_display_names(manifest: Mapping[str, Any]) -> dict:
+    """The manifest with Metabase's own name as the display name of every model and column
+    that has none and whose name does not round-trip (see the module docstring)."""
+    manifest = copy.deepcopy(dict(manifest))
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model":
+            continue
+        alias = node.get("alias") or node["name"]
+        if DISPLAY_NAME not in node.get("meta", {}) and not _round_trips(alias):
+            node.setdefault("meta", {})[DISPLAY_NAME] = humanized(alias)
+        for column in node.get("columns", {}).values():
+            if DISPLAY_NAME not in column.get("meta", {}) and not _round_trips(column["name"]):
+                column.setdefault("meta", {})[DISPLAY_NAME] = humanized(column["name"])
+    return manifest
+
+
 def published_relations(published: Path) -> set[tuple[str, str]]:
     """(schema, name) of every table and view in the published copy, lower case."""
     with duckdb.connect(str(published), read_only=True) as con:
@@ -164,7 +209,7 @@ def describe(
     writes = _Writes()
     with tempfile.TemporaryDirectory(prefix="clv-dbt-docs-") as scratch:
         manifest_path = Path(scratch) / "manifest.json"
-        manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+        manifest_path.write_text(json.dumps(with_display_names(manifest)), encoding="utf-8")
         with _collected_messages() as collected:
             try:
                 exporter = DbtMetabase(

@@ -9,7 +9,12 @@ import pytest
 import requests
 from fake_metabase import FakeMetabase, RunningFakeMetabase
 
-from clv_warehouse.dashboards.dbt_docs import describe, exported_models, published_relations
+from clv_warehouse.dashboards.dbt_docs import (
+    describe,
+    exported_models,
+    humanized,
+    published_relations,
+)
 from clv_warehouse.dashboards.metabase import Metabase, MetabaseSettings, ProvisionError
 
 DATABASE = "CLV Warehouse"
@@ -54,6 +59,9 @@ def _manifest(**changes) -> dict:
         },
     )
     inputs = _model("int_inputs", "intermediate", "Model inputs.", {}, visibility_type="hidden")
+    # dbt's staging names: Metabase shows "Stg Shop Orders", which does not map back to the
+    # name, so dbt-metabase would reset the display name on every run (Metabase ignores a null)
+    orders = _model("stg_shop__orders", "staging", "Orders.", {}, visibility_type="hidden")
     relationship = {
         "resource_type": "test",
         "name": "relationships_predictions_customer_id",
@@ -67,7 +75,7 @@ def _manifest(**changes) -> dict:
     }
     nodes = {
         node["unique_id"]: node
-        for node in (customers, predictions, inputs, *changes.pop("models", []))
+        for node in (customers, predictions, inputs, orders, *changes.pop("models", []))
     }
     nodes["test.clv.relationships"] = relationship
     child_map = {unique_id: [] for unique_id in nodes}
@@ -81,6 +89,8 @@ def served(tmp_path):
     with duckdb.connect(str(database_file)) as con:
         con.execute("create schema marts")
         con.execute("create schema intermediate")
+        con.execute("create schema staging")
+        con.execute("create view staging.stg_shop__orders as select 1 as order_id")
         con.execute("create table marts.customers (customer_id varchar, country varchar)")
         con.execute(
             "create table marts.predictions"
@@ -154,12 +164,13 @@ def test_the_manifest_describes_tables_and_columns_then_changes_nothing(
     metabase, fake = metabase_and_database
     manifest = _manifest()
     relations = published_relations(served)
-    assert exported_models(manifest, relations) == ["customers", "int_inputs", "predictions"]
+    exported = ["customers", "int_inputs", "predictions", "stg_shop__orders"]
+    assert exported_models(manifest, relations) == exported
     first = describe(metabase, manifest, DATABASE, relations)
     assert first.line() == (
         "docs",
         "updated",
-        "3 models from the dbt manifest: 3 tables, 5 columns",
+        "4 models from the dbt manifest: 4 tables, 5 columns",
     )
     predictions = fake.table("marts", "predictions")
     assert predictions["description"] == "One row per customer and model."
@@ -173,10 +184,11 @@ def test_the_manifest_describes_tables_and_columns_then_changes_nothing(
     assert fields["customer_id"]["fk_target_field_id"] == customers["fields"]["customer_id"]["id"]
     assert customers["fields"]["customer_id"]["semantic_type"] == "type/PK"
     assert fake.table("intermediate", "int_inputs")["visibility_type"] == "hidden"
+    assert fake.table("staging", "stg_shop__orders")["display_name"] == "Stg Shop Orders"
     assert fake.table("main", "clv_builds")["visibility_type"] is None  # not a dbt model
     writes = len(fake.writes())
     second = describe(metabase, manifest, DATABASE, relations)
-    assert second.line() == ("docs", "unchanged", "3 models from the dbt manifest")
+    assert second.line() == ("docs", "unchanged", "4 models from the dbt manifest")
     assert len(fake.writes()) == writes
 
 
@@ -204,3 +216,18 @@ def test_a_refused_change_names_the_request(served, metabase_and_database):
 def test_models_missing_from_the_published_copy_are_not_exported(served):
     manifest = _manifest(models=[_model("model_runs", "marts", "Runs.", {})])
     assert "model_runs" not in exported_models(manifest, published_relations(served))
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("cool_toucans", "Cool Toucans"),  # metabase.util.humanization's own example
+        ("customer_id", "Customer ID"),
+        ("stg_shop__orders", "Stg Shop Orders"),
+        ("T", "T"),
+        ("USER_URL", "User URL"),
+        ("revenue_last_90d", "Revenue Last 90d"),
+    ],
+)
+def test_names_are_humanized_as_metabase_does(name, shown):
+    assert humanized(name) == shown
