@@ -96,12 +96,28 @@ def _column(name: str, data_type: str, description: str, tests: list | None = No
     return column
 
 
+def semantic_type(feature: Feature) -> str | None:
+    """What Metabase shows the feature as (dbt_docs.py): money (the catalog says "Input
+    currency") as currency, text (country, store) as a category."""
+    if "Input currency" in feature.description:
+        return "type/Currency"
+    if feature.data_type == "varchar":
+        return "type/Category"
+    return None
+
+
+def _with_semantic_type(column: dict, semantic: str | None) -> dict:
+    if semantic:
+        column["config"] = {"meta": {"metabase.semantic_type": semantic}}
+    return column
+
+
 def _feature_column(feature: Feature) -> dict:
     # Upper-case names (T) must be quoted in SQL; dbt quotes them in tests and contracts.
     column = _column(feature.name, feature.data_type, feature.description)
     if feature.name != feature.name.lower():
         column["quote"] = True
-    return column
+    return _with_semantic_type(column, semantic_type(feature))
 
 
 def catalog_rules_test(features: list[Feature]) -> dict:
@@ -248,7 +264,9 @@ def build_yaml(features: list[Feature]) -> dict:
                 ["not_null"],
             ),
             *feature_columns,
-            _column("label_revenue", "double", "{{ doc('label_revenue') }}"),
+            _with_semantic_type(
+                _column("label_revenue", "double", "{{ doc('label_revenue') }}"), "type/Currency"
+            ),
             _column("label_purchase_days", "bigint", "{{ doc('label_purchase_days') }}"),
             _column("label_orders", "bigint", "{{ doc('label_orders') }}"),
             _column("label_has_purchase", "boolean", "{{ doc('label_has_purchase') }}"),

@@ -40,7 +40,7 @@ MARTS = (
 )
 
 
-# The drifted key features one WARNING line names (largest PSI first); the rest are counted.
+# The key features one drift WARNING line names (largest PSI first); the rest are counted.
 DRIFT_WARNING_FEATURES = 5
 
 
@@ -97,13 +97,24 @@ class MonitoringRow:
 
 @dataclass(frozen=True)
 class DriftRow:
-    """One model feature's population stability index (marts.feature_drift)."""
+    """One model feature's population stability index (marts.feature_drift): the scoring
+    cutoff against the training rows of the latest training cutoff, and the backtest cutoff
+    against the backtest's (``backtest_psi``); which cutoffs, and whether it warns."""
 
     feature_name: str
     psi: float
     importance_rank: int | None
     is_key_feature: bool
     is_drifted: bool
+    backtest_psi: float | None = None
+    is_calendar_feature: bool = False
+    is_warned: bool = False
+    training_cutoff_date: str | None = None
+    scoring_cutoff_date: str | None = None
+    backtest_training_cutoff_date: str | None = None
+    backtest_cutoff_date: str | None = None
+    training_rows: int = 0
+    scoring_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -293,7 +304,11 @@ def _read_monitoring(
             DriftRow(*row)
             for row in con.execute(
                 """
-                select feature_name, psi, importance_rank, is_key_feature, is_drifted
+                select feature_name, psi, importance_rank, is_key_feature, is_drifted,
+                       backtest_psi, is_calendar_feature, is_warned,
+                       cast(training_cutoff_date as varchar), cast(scoring_cutoff_date as varchar),
+                       cast(backtest_training_cutoff_date as varchar),
+                       cast(backtest_cutoff_date as varchar), training_rows, scoring_rows
                 from marts.feature_drift
                 order by psi desc, feature_name
                 """
@@ -349,9 +364,9 @@ def format_metrics(summary: WarehouseSummary) -> list[str]:
 
 
 def format_monitoring(summary: WarehouseSummary) -> list[str]:
-    """The latest earlier run checked against what customers then spent, the feature drift,
-    a WARNING for the primary model's total outside [0.8, 1.25] and one naming the key
-    features whose PSI is above 0.25. Nothing when the warehouse has no monitoring marts."""
+    """The latest earlier run checked against what customers then spent, the feature drift
+    (format_drift), a WARNING for the primary model's total outside [0.8, 1.25]. Nothing when
+    the warehouse has no monitoring marts."""
     lines = []
     if summary.monitoring is not None and not summary.monitoring:
         lines.append(
@@ -385,26 +400,45 @@ def format_monitoring(summary: WarehouseSummary) -> list[str]:
                     " (marts.forecast_monitoring)"
                 )
     if summary.drift:
-        top = summary.drift[0]
-        keys = sum(row.is_key_feature for row in summary.drift)
-        drifted = sum(row.is_drifted for row in summary.drift)
-        lines.append(
-            f"  drift       {len(summary.drift)} features ({keys} key), {drifted} with PSI > 0.25;"
-            f" largest {top.feature_name} {top.psi:.3f} (marts.feature_drift)"
+        lines += format_drift(summary.drift)
+    return lines
+
+
+def format_drift(drift: list[DriftRow]) -> list[str]:
+    """What feature drift compared with what, how many features moved, and a WARNING naming
+    the key features (calendar ones left out) that moved more than the backtest's did."""
+    first = drift[0]  # the largest PSI; the cutoffs are the same on every row
+    keys = sum(row.is_key_feature for row in drift)
+    drifted = sum(row.is_drifted for row in drift)
+    warned = [row for row in drift if row.is_warned]
+    backtest = (
+        f"as the backtest cutoff {first.backtest_cutoff_date} against those of"
+        f" {first.backtest_training_cutoff_date}"
+        if first.backtest_training_cutoff_date
+        else "no backtest to compare with"
+    )
+    lines = [
+        f"  drift       the scoring cutoff {first.scoring_cutoff_date} ({first.scoring_rows:,}"
+        f" customers) against the training rows of the latest training cutoff"
+        f" {first.training_cutoff_date} ({first.training_rows:,}), {backtest}",
+        f"              {len(drift)} features ({keys} key), {drifted} with PSI > 0.25,"
+        f" {len(warned)} key beyond the backtest's drift; largest {first.feature_name}"
+        f" {first.psi:.2f} (backtest {_number(first.backtest_psi, '.2f')}) (marts.feature_drift)",
+    ]
+    if warned:
+        shown = ", ".join(
+            f"{row.feature_name} {row.psi:.2f} (backtest {_number(row.backtest_psi, '.2f')},"
+            f" rank {row.importance_rank})"
+            for row in warned[:DRIFT_WARNING_FEATURES]
         )
-        drifted_keys = [row for row in summary.drift if row.is_key_feature and row.is_drifted]
-        if drifted_keys:
-            shown = ", ".join(
-                f"{row.feature_name} {row.psi:.2f} (rank {row.importance_rank})"
-                for row in drifted_keys[:DRIFT_WARNING_FEATURES]
-            )
-            more = len(drifted_keys) - DRIFT_WARNING_FEATURES
-            lines.append(
-                f"  WARNING     {len(drifted_keys)} key feature(s) drifted, PSI > 0.25 between the"
-                f" training rows and the scoring cutoff: {shown}"
-                + (f" and {more} more" if more > 0 else "")
-                + " (marts.feature_drift)"
-            )
+        more = len(warned) - DRIFT_WARNING_FEATURES
+        lines.append(
+            f"  WARNING     {len(warned)} key feature(s) drifted more than in the backtest (PSI"
+            " > 0.25 and more than twice the backtest's), so its metrics may not hold for this"
+            f" forecast: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + " (marts.feature_drift)"
+        )
     return lines
 
 

@@ -15,7 +15,19 @@ like Metabase 0.58 where that matters to the project:
 - one DuckDB connection per database file path is opened on first use and kept for the
   life of the server, the way the DuckDB driver holds it (duckdb-java shares one database
   instance per path, and table discovery opens connections it never closes): a new file
-  renamed over that path is never seen.
+  renamed over that path is never seen;
+- creating a database and POST /api/database/:id/sync_schema sync its tables and columns
+  from that connection the way the DuckDB driver describes a database (every schema of
+  information_schema.tables but information_schema and pg_catalog, views included; each
+  table's columns from information_schema.columns). A table or column seen again keeps its
+  id and metadata; one gone is inactive and leaves the metadata;
+- GET /api/database/:id/metadata answers the database with its tables and their fields,
+  hidden tables only with include_hidden=true; PUT /api/table/:id and PUT /api/field/:id
+  (admin-only, like the data model) take the keys Metabase 0.58's schemas take and check
+  them the same way: a field's description is null or non-blank, its semantic type one of
+  Metabase's semantic or relation types, its visibility one of the field visibilities, its
+  foreign key target an existing field; a table's visibility is null, hidden, technical or
+  cruft.
 
 It also rejects what Metabase rejects: requests without a session or API key, cards or
 dashboards without their required keys, template tags without id/name/display-name/type,
@@ -36,11 +48,75 @@ from urllib.parse import parse_qs, urlparse
 
 import duckdb
 
+from clv_warehouse.dashboards.dbt_docs import humanized  # Metabase's naming, transcribed
 from clv_warehouse.dashboards.native_query import render
 
 VERSION = "v0.58.9"
 CARD_REQUIRED = ("name", "dataset_query", "display", "visualization_settings")
 TAG_REQUIRED = ("id", "name", "display-name", "type")
+# metabase.types.core: the types deriving from :Semantic/* and :Relation/* (a subset: the
+# ones a column of this project could take, and their kin).
+SEMANTIC_TYPES = {
+    f"type/{name}"
+    for name in [
+        "PK",
+        "FK",
+        "Category",
+        "Enum",
+        "Name",
+        "Title",
+        "Description",
+        "Comment",
+        "Currency",
+        "Income",
+        "Discount",
+        "Price",
+        "GrossMargin",
+        "Cost",
+        "Quantity",
+        "Share",
+        "Percentage",
+        "Score",
+        "Duration",
+        "Country",
+        "City",
+        "State",
+        "ZipCode",
+        "Latitude",
+        "Longitude",
+        "URL",
+        "Email",
+        "Product",
+        "Company",
+        "Source",
+        "Subscription",
+        "User",
+        "CreationDate",
+        "CreationTimestamp",
+        "JoinDate",
+        "CancelationDate",
+        "DeletionDate",
+        "UpdatedDate",
+        "Birthdate",
+        "SerializedJSON",
+    ]
+}
+TABLE_VISIBILITY = {"hidden", "technical", "cruft"}
+FIELD_VISIBILITY = {"normal", "details-only", "sensitive", "hidden", "retired"}
+HAS_FIELD_VALUES = {"none", "list", "search", "auto-list"}
+# How the DuckDB driver types a column (database-type->base-type), first match wins.
+BASE_TYPES = (
+    ("BOOL", "type/Boolean"),
+    ("BIGINT", "type/BigInteger"),
+    ("HUGEINT", "type/BigInteger"),
+    ("INT", "type/Integer"),
+    ("DECIMAL", "type/Decimal"),
+    ("DOUBLE", "type/Float"),
+    ("FLOAT", "type/Float"),
+    ("VARCHAR", "type/Text"),
+    ("TIMESTAMP", "type/DateTime"),
+    ("DATE", "type/Date"),
+)
 
 
 class Rejected(Exception):
@@ -79,6 +155,8 @@ class FakeMetabase:
         self.databases: dict[int, dict] = {}
         self.cards: dict[int, dict] = {}
         self.dashboards: dict[int, dict] = {}
+        self.tables: dict[int, dict] = {}
+        self.fields: dict[int, dict] = {}
         self.requests: list[tuple[str, str, int]] = []
         self._next_id = 0
         self._lock = threading.Lock()
@@ -99,14 +177,24 @@ class FakeMetabase:
         return self._next_id
 
     def writes(self) -> list[tuple[str, str, int]]:
-        """Every POST and PUT answered, except logins."""
+        """Every POST and PUT answered, except logins, card queries and schema syncs (which
+        read the database again and change no definition)."""
         return [
             request
             for request in self.requests
             if request[0] in ("POST", "PUT")
             and request[1] != "/api/session"
-            and not request[1].endswith("/query")
+            and not request[1].endswith(("/query", "/sync_schema"))
         ]
+
+    def table(self, schema: str, name: str) -> dict:
+        """The active table of this schema and name, with its fields by name."""
+        (table,) = [
+            table
+            for table in self.tables.values()
+            if (table["schema"], table["name"]) == (schema, name) and table["active"]
+        ]
+        return {**table, "fields": {field["name"]: field for field in self._fields_of(table)}}
 
     # --- dispatch ------------------------------------------------------------------------
 
@@ -135,7 +223,7 @@ class FakeMetabase:
             return self._login(body)
         if not self._authenticated(headers):
             raise Rejected(401, "Unauthenticated")
-        if path.startswith("/api/database") and not self.admin:
+        if path.startswith(("/api/database", "/api/table", "/api/field")) and not self.admin:
             if (method, path) == ("GET", "/api/database"):
                 return self._list_databases(with_details=False)
             raise Rejected(403, "You don't have permissions to do that.")
@@ -150,6 +238,9 @@ class FakeMetabase:
             ("POST", r"/api/database", lambda: self._create_database(body)),
             ("PUT", r"/api/database/(\d+)", lambda i: self._update_database(i, body)),
             ("POST", r"/api/database/(\d+)/sync_schema", self._sync),
+            ("GET", r"/api/database/(\d+)/metadata", lambda i: self._metadata(i, query)),
+            ("PUT", r"/api/table/(\d+)", lambda i: self._update_table(i, body)),
+            ("PUT", r"/api/field/(\d+)", lambda i: self._update_field(i, body)),
             ("GET", r"/api/card/(\d+)", lambda i: self._card(i)),
             ("POST", r"/api/card", lambda: self._create_card(body)),
             ("PUT", r"/api/card/(\d+)", lambda i: self._update_card(i, body)),
@@ -236,9 +327,170 @@ class FakeMetabase:
             raise Rejected(400, f"Couldn't connect to the database: {error}") from None
 
     def _sync(self, database_id: int) -> dict:
-        self._get(self.databases, database_id)
+        database = self._get(self.databases, database_id)
         self.syncs.append(database_id)
+        if database["engine"] == "duckdb":
+            self._sync_tables(database)
         return {"status": "ok"}
+
+    def _sync_tables(self, database: dict) -> None:
+        """Tables and columns as the DuckDB driver describes them, merged into what is known:
+        what is seen again keeps its id and metadata, what is gone turns inactive."""
+        path = str(database["details"]["database_file"])
+        columns = (
+            self.connection(path)
+            .execute(
+                """
+            select tables.table_schema, tables.table_name, columns.column_name,
+                   columns.data_type, columns.ordinal_position
+            from information_schema.tables as tables
+            inner join information_schema.columns as columns
+                on tables.table_catalog = columns.table_catalog
+                and tables.table_schema = columns.table_schema
+                and tables.table_name = columns.table_name
+            where tables.table_schema not in ('information_schema', 'pg_catalog')
+            order by 1, 2, 5
+            """
+            )
+            .fetchall()
+        )
+        seen: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        for schema, name, column, data_type, position in columns:
+            seen.setdefault((schema, name), []).append((column, data_type, position))
+        known = {
+            (table["schema"], table["name"]): table
+            for table in self.tables.values()
+            if table["db_id"] == database["id"]
+        }
+        for key, table in known.items():
+            table["active"] = key in seen
+        for (schema, name), table_columns in seen.items():
+            table = known.get((schema, name))
+            if table is None:
+                table = self._new_table(database["id"], schema, name)
+            self._sync_fields(table, table_columns)
+
+    def _new_table(self, database_id: int, schema: str, name: str) -> dict:
+        table_id = self.new_id()
+        self.tables[table_id] = {
+            "id": table_id,
+            "db_id": database_id,
+            "schema": schema,
+            "name": name,
+            "display_name": humanized(name),
+            "description": None,
+            "caveats": None,
+            "points_of_interest": None,
+            "visibility_type": None,
+            "entity_type": "entity/GenericTable",
+            "field_order": "database",
+            "active": True,
+        }
+        return self.tables[table_id]
+
+    def _sync_fields(self, table: dict, columns: list[tuple[str, str, int]]) -> None:
+        known = {
+            field["name"]: field
+            for field in self.fields.values()
+            if field["table_id"] == table["id"]
+        }
+        names = {column for column, _, _ in columns}
+        for name, field in known.items():
+            field["active"] = name in names
+        for column, data_type, position in columns:
+            field = known.get(column)
+            if field is None:
+                field_id = self.new_id()
+                field = self.fields[field_id] = {
+                    "id": field_id,
+                    "table_id": table["id"],
+                    "name": column,
+                    "display_name": humanized(column),
+                    "description": None,
+                    "semantic_type": None,
+                    "fk_target_field_id": None,
+                    "visibility_type": "normal",
+                    "has_field_values": "none",
+                    "coercion_strategy": None,
+                    "settings": None,
+                    "active": True,
+                }
+            field.update(
+                database_type=data_type, base_type=_base_type(data_type), position=position - 1
+            )
+
+    def _fields_of(self, table: dict) -> list[dict]:
+        fields = [
+            field
+            for field in self.fields.values()
+            if field["table_id"] == table["id"] and field["active"]
+        ]
+        return sorted(fields, key=lambda field: field["position"])
+
+    def _metadata(self, database_id: int, query: dict) -> dict:
+        database = self._get(self.databases, database_id)
+        include_hidden = query.get("include_hidden", ["false"])[0] == "true"
+        tables = [
+            {**table, "fields": self._fields_of(table), "segments": [], "metrics": []}
+            for table in self.tables.values()
+            if table["db_id"] == database_id
+            and table["active"]
+            and (include_hidden or table["visibility_type"] is None)
+        ]
+        return {**database, "tables": tables}
+
+    def _update_table(self, table_id: int, body: dict) -> dict:
+        table = self._get(self.tables, table_id)
+        body = body or {}
+        if "display_name" in body and not _non_blank_or_null(body["display_name"]):
+            raise Rejected(400, "display_name: value must be a non-blank string.")
+        if body.get("visibility_type") not in TABLE_VISIBILITY | {None}:
+            raise Rejected(400, f"visibility_type: should be one of {sorted(TABLE_VISIBILITY)}")
+        for key in ("description", "caveats", "points_of_interest"):
+            if key in body and not isinstance(body[key], str | None):
+                raise Rejected(400, f"{key}: should be a string")
+        for key in ("description", "caveats", "points_of_interest", "visibility_type"):
+            if key in body:
+                table[key] = body[key]
+        for key in ("display_name", "entity_type", "field_order", "show_in_getting_started"):
+            if body.get(key) is not None:
+                table[key] = body[key]
+        return table
+
+    def _update_field(self, field_id: int, body: dict) -> dict:
+        field = self._get(self.fields, field_id)
+        body = body or {}
+        for key in ("description", "display_name", "caveats", "points_of_interest"):
+            if key in body and not _non_blank_or_null(body[key]):
+                raise Rejected(400, f"{key}: value must be a non-blank string.")
+        if body.get("semantic_type") not in SEMANTIC_TYPES | {None}:
+            raise Rejected(400, f"semantic_type: {body['semantic_type']} is not a semantic type")
+        if body.get("visibility_type") not in FIELD_VISIBILITY | {None}:
+            raise Rejected(400, f"visibility_type: should be one of {sorted(FIELD_VISIBILITY)}")
+        if body.get("has_field_values") not in HAS_FIELD_VALUES | {None}:
+            raise Rejected(400, f"has_field_values: should be one of {sorted(HAS_FIELD_VALUES)}")
+        target = body.get("fk_target_field_id")
+        if target is not None and target not in self.fields:
+            raise Rejected(400, "fk_target_field_id: Invalid target field")
+        if body.get("settings") is not None and not isinstance(body["settings"], dict):
+            raise Rejected(400, "settings: should be a map")
+        present = [
+            "caveats",
+            "description",
+            "fk_target_field_id",
+            "points_of_interest",
+            "semantic_type",
+            "visibility_type",
+            "coercion_strategy",
+            "has_field_values",
+        ]
+        for key in present:
+            if key in body:
+                field[key] = body[key]
+        for key in ("display_name", "settings"):
+            if body.get(key) is not None:
+                field[key] = body[key]
+        return field
 
     def _create_database(self, body: dict) -> dict:
         for key in ("name", "engine", "details"):
@@ -248,6 +500,9 @@ class FakeMetabase:
             self._check_duckdb(body["details"])
         database_id = self.new_id()
         self.databases[database_id] = {"id": database_id, **body}
+        if body["engine"] == "duckdb":
+            # Metabase starts the first sync of a new database itself.
+            self._sync_tables(self.databases[database_id])
         return self.databases[database_id]
 
     def _update_database(self, database_id: int, body: dict) -> dict:
@@ -390,6 +645,15 @@ class FakeMetabase:
             body = {**body, "dashcards": saved}
         dashboard.update(body)
         return dashboard
+
+
+def _non_blank_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and bool(value.strip()))
+
+
+def _base_type(data_type: str) -> str:
+    upper = data_type.upper()
+    return next((base for marker, base in BASE_TYPES if marker in upper), "type/*")
 
 
 def _check_description(body: dict) -> None:

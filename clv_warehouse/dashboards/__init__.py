@@ -4,6 +4,7 @@
     analyses/dashboards/**.sql      each card's SQL, compiled by dbt (compile.py)
     native_query.py                 Metabase's template tags and optional clauses
     metabase.py                     the REST calls that create or update everything
+    dbt_docs.py                     the models' docs from the dbt manifest (dbt-metabase)
 
 ``provision`` ties them together; ``clv dashboards`` calls it. ``report.py`` renders the
 same dashboards into one HTML file without Metabase (``clv report``).
@@ -16,7 +17,8 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from clv_warehouse.dashboards.compile import compile_dashboard_sql
+from clv_warehouse.dashboards.compile import compile_dashboards
+from clv_warehouse.dashboards.dbt_docs import describe, published_relations
 from clv_warehouse.dashboards.definitions import (
     DEFINITIONS_PATH,
     DefinitionError,
@@ -83,11 +85,16 @@ def provision_compiled(
     definitions: Definitions,
     compiled_sql: Mapping[str, str],
     metabase: Metabase,
+    manifest: Mapping | None = None,
 ) -> Report:
     """Point Metabase at the newest version of the published copy and make everything match
-    the definitions; then remove the versions Metabase no longer reads."""
+    the definitions; describe its tables from the dbt ``manifest`` (none: leave them as
+    they are); then remove the versions Metabase no longer reads."""
     values = filter_values(definitions, compiled_sql, published)
     report = Provisioner(metabase, definitions, compiled_sql, values).run()
+    if manifest is not None:
+        relations = published_relations(published)
+        report.add(*describe(metabase, manifest, definitions.database_name, relations).line())
     # Only the versions before the one Metabase now reads: a publish that ran meanwhile
     # made a newer one, which stays for the next run.
     pointed_at = PurePosixPath(metabase.settings.duckdb_path).name
@@ -106,6 +113,6 @@ def provision(published: Path, definitions_path: Path = DEFINITIONS_PATH) -> Rep
             " `clv build` (make dashboards does both steps)."
         )
     metabase = Metabase(settings)
-    compiled_sql = compile_dashboard_sql(published.stem)
-    check_card_filters(definitions, compiled_sql)
-    return provision_compiled(published, definitions, compiled_sql, metabase)
+    compiled = compile_dashboards(published.stem)
+    check_card_filters(definitions, compiled.sql)
+    return provision_compiled(published, definitions, compiled.sql, metabase, compiled.manifest)

@@ -26,11 +26,13 @@ class CompileError(RuntimeError):
 
 @dataclass(frozen=True)
 class CompiledDashboards:
-    """Compiled SQL and the models read, per analysis; the models each exposure declares."""
+    """Compiled SQL and the models read, per analysis; the models each exposure declares;
+    the manifest (its models' docs go to Metabase, dbt_docs.py)."""
 
     sql: dict[str, str]
     reads: dict[str, set[str]]
     exposures: dict[str, set[str]]
+    manifest: dict
 
 
 def _model_names(unique_ids: list[str]) -> set[str]:
@@ -93,4 +95,5 @@ def compile_dashboards(
             exposure["name"]: _model_names(exposure["depends_on"]["nodes"])
             for exposure in manifest["exposures"].values()
         },
+        manifest=manifest,
     )

@@ -47,8 +47,13 @@ IMAGE_VERSION = "0.58.9"
 # file, on the read-only mount, where a query that spills to disk fails.
 DEFAULT_DUCKDB_TEMP_DIRECTORY = "/tmp/clv-duckdb"
 DEFAULT_TIMEOUT_SECONDS = 30.0
+# How long `clv dashboards` waits for Metabase's sync to show every model's table and
+# documented column before it describes them (dbt_docs.py).
+DEFAULT_SYNC_TIMEOUT_SECONDS = 120.0
 MAXIMUM_TIMEOUT_SECONDS = 3600.0
 MARKER = re.compile(r"Managed by CLV Warehouse \(([^)]+)\)")
+# Endpoints only admins may call: database connections and the data model of their tables.
+ADMIN_ENDPOINTS = ("/api/database", "/api/table", "/api/field")
 
 
 class ProvisionError(RuntimeError):
@@ -64,18 +69,19 @@ def masked_url(url: str, mask: str = "***@") -> str:
     return urlunsplit(parts._replace(netloc=f"{mask}{host}"))
 
 
-def _timeout(environ: Mapping[str, str]) -> float:
-    text = environ.get("METABASE_TIMEOUT_SECONDS")
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds from the environment, between 0 (excluded) and an hour."""
+    text = environ.get(name)
     if text is None:
-        return DEFAULT_TIMEOUT_SECONDS
+        return default
     try:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
     if not 0 < seconds <= MAXIMUM_TIMEOUT_SECONDS:
         raise ProvisionError(
-            f"METABASE_TIMEOUT_SECONDS={text!r} is not a number of seconds between 0 and"
-            f" {MAXIMUM_TIMEOUT_SECONDS:.0f}: set it to e.g. 30 (the default) or unset it."
+            f"{name}={text!r} is not a number of seconds between 0 and"
+            f" {MAXIMUM_TIMEOUT_SECONDS:.0f}: set it to e.g. {default:g} (the default) or unset it."
         )
     return seconds
 
@@ -91,6 +97,7 @@ class MetabaseSettings:
     duckdb_path: str
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     duckdb_temp_directory: str = DEFAULT_DUCKDB_TEMP_DIRECTORY
+    sync_timeout_seconds: float = DEFAULT_SYNC_TIMEOUT_SECONDS
 
     @property
     def shown_url(self) -> str:
@@ -135,9 +142,12 @@ class MetabaseSettings:
             user=user,
             password=password,
             duckdb_path=duckdb_path,
-            timeout_seconds=_timeout(environ),
+            timeout_seconds=_seconds(environ, "METABASE_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
             duckdb_temp_directory=environ.get("METABASE_DUCKDB_TEMP_DIRECTORY")
             or DEFAULT_DUCKDB_TEMP_DIRECTORY,
+            sync_timeout_seconds=_seconds(
+                environ, "METABASE_SYNC_TIMEOUT_SECONDS", DEFAULT_SYNC_TIMEOUT_SECONDS
+            ),
         )
 
 
@@ -185,35 +195,66 @@ class Metabase:
                 text = text.replace(secret, "***")
         return text
 
-    def _error(self, message: str) -> ProvisionError:
+    def error(self, message: str) -> ProvisionError:
+        """A ProvisionError with this message, the credentials in it masked."""
         return ProvisionError(self._mask(message))
 
-    def _send(self, method: str, endpoint: str, **arguments: Any) -> requests.Response:
-        """One request; an unreachable, silent or failing (5xx) server is a ProvisionError."""
-        url = self.settings.shown_url
-        timeout = self.settings.timeout_seconds
-        try:
-            response = self.session.request(
-                method, self.settings.url + endpoint, timeout=timeout, **arguments
-            )
-        except requests.Timeout:
-            raise self._error(
+    def unreachable(
+        self, method: str, endpoint: str, error: requests.RequestException
+    ) -> ProvisionError:
+        """The error for a request that got no answer: timed out or could not connect."""
+        url, timeout = self.settings.shown_url, self.settings.timeout_seconds
+        if isinstance(error, requests.Timeout):
+            return self.error(
                 f"Metabase at {url} did not answer {method} {endpoint} within {timeout:g} s"
                 " (METABASE_TIMEOUT_SECONDS). Check that it is running and not overloaded,"
                 " or set a longer METABASE_TIMEOUT_SECONDS."
-            ) from None
-        except requests.RequestException as error:
-            raise self._error(
-                f"Cannot reach Metabase at {url} ({type(error).__name__}). Check METABASE_URL"
-                " (e.g. http://localhost:3000) and that Metabase is running."
-            ) from None
-        if response.status_code >= 500:
-            answer = clip(response.text, see="the Metabase log", limit=300)
-            raise self._error(
-                f"Metabase at {url} answered with a server error on {method} {endpoint}:"
-                f" HTTP {response.status_code} {answer}. Check the Metabase log and try again"
-                " when it is healthy."
             )
+        return self.error(
+            f"Cannot reach Metabase at {url} ({type(error).__name__}). Check METABASE_URL"
+            " (e.g. http://localhost:3000) and that Metabase is running."
+        )
+
+    def refused(self, method: str, endpoint: str, response: requests.Response) -> ProvisionError:
+        """The error for an answer that is not a success, by what it says."""
+        status = response.status_code
+        if status >= 500:
+            answer = clip(response.text, see="the Metabase log", limit=300)
+            return self.error(
+                f"Metabase at {self.settings.shown_url} answered with a server error on"
+                f" {method} {endpoint}: HTTP {status} {answer}. Check the Metabase log and try"
+                " again when it is healthy."
+            )
+        if status == 403 and endpoint.startswith(ADMIN_ENDPOINTS):
+            who = (
+                "the API key in METABASE_API_KEY"
+                if self.settings.api_key
+                else f"METABASE_USER ({self.settings.user})"
+            )
+            return self.error(
+                f"Metabase refused {method} {endpoint} (HTTP 403): only admins may create, read"
+                f" or change a database connection and its tables' metadata, and {who} is not"
+                " one. Give the key or user the Administrators group (Admin settings > People,"
+                " or for a key: Authentication > API keys > edit > Group: Administrators)."
+            )
+        return self.error(
+            f"Metabase refused {method} {endpoint}: HTTP {status}"
+            f" {clip(response.text, see='the Metabase log')}"
+        )
+
+    def _send(self, method: str, endpoint: str, **arguments: Any) -> requests.Response:
+        """One request; an unreachable, silent or failing (5xx) server is a ProvisionError."""
+        try:
+            response = self.session.request(
+                method,
+                self.settings.url + endpoint,
+                timeout=self.settings.timeout_seconds,
+                **arguments,
+            )
+        except requests.RequestException as error:
+            raise self.unreachable(method, endpoint, error) from None
+        if response.status_code >= 500:
+            raise self.refused(method, endpoint, response)
         return response
 
     # --- version and credentials ------------------------------------------------------------
@@ -224,14 +265,14 @@ class Metabase:
         try:
             tag = response.json()["version"]["tag"]
         except (ValueError, KeyError, TypeError):
-            raise self._error(
+            raise self.error(
                 f"{url} does not look like Metabase: GET /api/session/properties answered HTTP"
                 f" {response.status_code} without a Metabase version. Check METABASE_URL."
             ) from None
         version = _parse_version(tag)
         if version is None or version < MINIMUM_VERSION:
             needed = ".".join(str(part) for part in MINIMUM_VERSION)
-            raise self._error(
+            raise self.error(
                 f"Metabase {tag} at {url} is too old: CLV Warehouse needs Metabase {needed} or"
                 f" newer (API keys came with {needed}). Upgrade Metabase; dashboards/Dockerfile"
                 f" runs {IMAGE_VERSION}."
@@ -252,11 +293,11 @@ class Metabase:
                 except (ValueError, KeyError, TypeError):
                     session_id = None
             if not session_id:
-                raise self._error(self._rejected_credentials(response))
+                raise self.error(self._rejected_credentials(response))
             self.session.headers["X-Metabase-Session"] = str(session_id)
         response = self._send("GET", "/api/user/current")
         if response.status_code != 200:
-            raise self._error(self._rejected_credentials(response))
+            raise self.error(self._rejected_credentials(response))
 
     def _rejected_credentials(self, response: requests.Response) -> str:
         url, status = self.settings.shown_url, response.status_code
@@ -277,23 +318,8 @@ class Metabase:
         if params:
             arguments["params"] = params
         response = self._send(method, endpoint, **arguments)
-        if response.status_code == 403 and endpoint.startswith("/api/database"):
-            who = (
-                "the API key in METABASE_API_KEY"
-                if self.settings.api_key
-                else f"METABASE_USER ({self.settings.user})"
-            )
-            raise self._error(
-                f"Metabase refused {method} {endpoint} (HTTP 403): only admins may create, read"
-                f" or change a database connection, and {who} is not one. Give the key or"
-                " user the Administrators group (Admin settings > People, or for a key:"
-                " Authentication > API keys > edit > Group: Administrators)."
-            )
         if not response.ok:
-            raise self._error(
-                f"Metabase refused {method} {endpoint}: HTTP {response.status_code}"
-                f" {clip(response.text, see='the Metabase log')}"
-            )
+            raise self.refused(method, endpoint, response)
         return response.json() if response.content else None
 
 

@@ -5,14 +5,18 @@ the backtest's own metrics (``tables.judge_forecast``, i.e. ``metrics_distributi
 same Gini with its seeded bootstrap, randomized-PIT interval coverage, AUC and decile MAPE.
 
 ``feature_drift_table`` gives, per model feature, the population stability index (PSI) of the
-current scoring rows against the training rows:
+customers at the scoring cutoff against the training rows of the latest training cutoff (one
+cutoff against one cutoff: a pool of training cutoffs would drift from any single day by
+construction), and the same index one step back, of the customers at the backtest cutoff
+against the backtest's latest training rows: the drift the backtest forecast went through
+(``backtest_psi``), whose effect its metrics show.
 
     PSI = sum over bins of (s - t) * ln(s / t)
 
-with ``t`` the training share and ``s`` the scoring share of a bin. Each term is >= 0, so
-PSI >= 0; 0 means the same distribution. Bins:
+with ``t`` the reference (training) share and ``s`` the compared (scoring) share of a bin.
+Each term is >= 0, so PSI >= 0; 0 means the same distribution. Bins:
 
-- numeric features: the distinct deciles of the training values (at most 9 edges, fewer when
+- numeric features: the distinct deciles of the reference values (at most 9 edges, fewer when
   values tie; each edge a training value, the inverted CDF), intervals closed on the right,
   ``(-inf, e1], (e1, e2], ..., (ek, inf)``;
 - text and boolean features: one bin per level seen in either sample;
@@ -58,8 +62,9 @@ DRIFT_TYPES = {
     "training_missing_share": FLOAT,
     "scoring_missing_share": FLOAT,
     "psi": FLOAT,
+    "backtest_psi": FLOAT,
 }
-SAMPLE_ROLES = ("training", "scoring")
+SAMPLE_ROLES = ("training", "scoring", "backtest_training", "backtest")
 
 
 # --- forecast monitoring ---------------------------------------------------------------------
@@ -170,21 +175,30 @@ def model_features_of_fits(fits: pd.DataFrame) -> list[str]:
 
 
 def feature_drift_table(samples: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
-    """One row per feature: PSI of the scoring rows against the training rows.
+    """One row per feature: PSI of the scoring rows against the training rows, and
+    ``backtest_psi`` of the backtest rows against the backtest's training rows.
 
-    ``samples`` is int_feature_drift_samples (sample_role training or scoring, and the feature
-    columns). When either sample is empty (no fit, nothing to score) the table is empty.
+    ``samples`` is int_feature_drift_samples (sample_role training, scoring, backtest_training
+    or backtest, and the feature columns). When training or scoring rows are missing (no fit,
+    nothing to score) the table is empty; without a backtest sample ``backtest_psi`` is
+    missing.
     """
     unknown = sorted(set(samples["sample_role"].dropna()) - set(SAMPLE_ROLES))
     if unknown:
-        raise ValueError(f"sample_role must be training or scoring, got {unknown}")
+        raise ValueError(f"sample_role must be one of {', '.join(SAMPLE_ROLES)}, got {unknown}")
     missing = [name for name in features if name not in samples]
     if missing:
         raise ValueError(f"feature drift: the samples have no column(s) {', '.join(missing)}")
-    training = samples[samples["sample_role"] == "training"]
-    scoring = samples[samples["sample_role"] == "scoring"]
+    role = {name: samples[samples["sample_role"] == name] for name in SAMPLE_ROLES}
     rows = []
-    if len(training) and len(scoring):
+    if len(role["training"]) and len(role["scoring"]):
+        has_backtest = bool(len(role["backtest_training"]) and len(role["backtest"]))
         for name in features:
-            rows.append({"feature_name": name, **feature_stability(training[name], scoring[name])})
+            row = feature_stability(role["training"][name], role["scoring"][name])
+            row["backtest_psi"] = (
+                feature_stability(role["backtest_training"][name], role["backtest"][name])["psi"]
+                if has_backtest
+                else None
+            )
+            rows.append({"feature_name": name, **row})
     return typed(pd.DataFrame(rows), DRIFT_TYPES)

@@ -129,6 +129,34 @@ def test_summary_names_the_warehouse_and_the_reconciliation(cdnow_build):
     assert "scoring   1998-07-01 (23,502 customers)" in text
 
 
+def test_the_demo_summary_warns_of_nothing_and_says_what_drift_compared(cdnow_build):
+    """CDNOW is one cohort growing older: between any two cutoffs its tenure and its calendar
+    features move. Drift compares one cutoff with one cutoff, and that step with the same step
+    of the backtest, so the demo build prints no WARNING (issue 27, item 3)."""
+    text = format_summary(read_summary(cdnow_build.warehouse))
+    assert "WARNING" not in text, text
+    assert (
+        "drift       the scoring cutoff 1998-07-01 (23,502 customers) against the training rows"
+        " of the latest training cutoff 1998-04-02 (23,502), as the backtest cutoff 1998-04-02"
+        " against those of 1998-01-02" in text
+    )
+    calendar = cdnow_build.rows(
+        "select feature_name, is_warned from marts.feature_drift where is_calendar_feature"
+        " order by feature_name"
+    )
+    assert calendar == [
+        (name, False)
+        for name in sorted(
+            [
+                "cutoff_month",
+                "cutoff_week_of_year",
+                "cutoff_year_phase_cos",
+                "cutoff_year_phase_sin",
+            ]
+        )
+    ]
+
+
 def test_docs_generate_and_every_mart_column_is_described(cdnow_build):
     # Same warehouse file, so the catalog is read from the built tables.
     work_dir = cdnow_build.warehouse.parent

@@ -227,6 +227,42 @@ def test_a_second_run_creates_and_changes_nothing(provisioned):
     assert len(metabase.dashboards) == 4
 
 
+def test_metabase_shows_the_dbt_docs_of_every_mart(provisioned, compiled):
+    """After `clv dashboards` (what `make dashboards` runs after `clv publish`), every mart's
+    table and documented column carries its dbt description; money is currency, labels are
+    categories, the relationships tests are keys; the technical tables are hidden."""
+    metabase = provisioned["metabase"]
+    assert "docs       updated" in provisioned["first"].stdout
+    assert "docs       unchanged" in provisioned["second"].stdout
+    marts = [
+        node
+        for node in compiled.manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    ]
+    assert len(marts) >= 25
+    for node in marts:
+        table = metabase.table("marts", node["alias"])
+        assert table["description"] == node["description"], node["name"]
+        assert table["visibility_type"] is None, node["name"]
+        for column in node["columns"].values():
+            field = table["fields"][column["name"]]
+            assert field["description"] == (column["description"] or None), (
+                node["name"],
+                column["name"],
+            )
+    predictions = metabase.table("marts", "predictions")["fields"]
+    customers = metabase.table("marts", "customers")["fields"]
+    assert predictions["predicted_revenue"]["semantic_type"] == "type/Currency"
+    assert predictions["model_name"]["semantic_type"] == "type/Category"
+    assert predictions["customer_id"]["semantic_type"] == "type/FK"
+    assert predictions["customer_id"]["fk_target_field_id"] == customers["customer_id"]["id"]
+    assert customers["customer_id"]["semantic_type"] == "type/PK"
+    features = metabase.table("marts", "customer_features")["fields"]
+    assert features["revenue_last_90d"]["semantic_type"] == "type/Currency"
+    for schema, name in (("intermediate", "int_model_inputs"), ("modeling", "xgboost_fits")):
+        assert metabase.table(schema, name)["visibility_type"] == "hidden"
+
+
 def test_a_changed_definition_updates_in_place_and_archives_what_is_gone(
     cdnow_build, provisioned, tmp_path
 ):

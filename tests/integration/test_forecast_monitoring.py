@@ -138,6 +138,15 @@ def test_every_production_feature_gets_a_stability_index(monitored):
     assert (drift["psi"] >= 0).all()
     assert (drift["scoring_cutoff_date"].astype(str) == SECOND_AS_OF).all()
     assert drift["is_key_feature"].sum() >= 1
+    # one cutoff against one cutoff: the training rows are those of the latest training cutoff
+    ((latest, eligible),) = second.rows(
+        "select cutoff_date, count(*) from marts.training_snapshots"
+        " where is_training_eligible and is_label_complete group by cutoff_date"
+        " order by cutoff_date desc limit 1"
+    )
+    assert (drift["training_cutoff_date"].astype(str) == str(latest)).all()
+    assert (drift["training_rows"] == eligible).all()
+    assert drift["backtest_psi"].notna().all()
 
 
 def test_the_summary_reports_the_monitored_run(monitored):

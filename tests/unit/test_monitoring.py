@@ -121,6 +121,21 @@ def test_drift_table_has_a_row_per_feature():
     assert list(table[["training_rows", "scoring_rows"]].iloc[0]) == [500, 200]
 
 
+def test_backtest_psi_is_the_same_index_one_step_back():
+    """backtest_psi compares the backtest rows with the backtest's training rows, binned at
+    their deciles, exactly as psi compares the scoring rows with the training rows."""
+    samples = _samples()
+    shifted = samples.assign(
+        sample_role=samples["sample_role"].map(
+            {"training": "backtest_training", "scoring": "backtest"}
+        )
+    )
+    table = monitoring.feature_drift_table(pd.concat([samples, shifted]), ["x", "country"])
+    assert list(table["backtest_psi"]) == list(table["psi"])
+    without = monitoring.feature_drift_table(samples, ["x"])
+    assert without["backtest_psi"].isna().all()
+
+
 def test_drift_table_is_empty_without_one_of_the_samples():
     samples = _samples()
     table = monitoring.feature_drift_table(samples[samples["sample_role"] == "training"], ["x"])

@@ -144,32 +144,78 @@ def test_the_band_is_inclusive_and_an_undefined_ratio_warns(ratio, warns):
     assert any("WARNING" in line for line in lines) == warns
 
 
-def test_drift_warns_once_naming_the_drifted_key_features_only():
-    drift = [
-        DriftRow("revenue_last_90d", 0.41, 2, True, True),
-        DriftRow("store_id", 0.33, 30, False, True),
-        DriftRow("frequency", 0.12, 1, True, False),
-    ]
+def _drift(name, psi, rank, backtest_psi=None, **flags) -> DriftRow:
+    key = rank is not None and rank <= 10
+    beyond = psi > 0.25 and (backtest_psi is None or psi > 2 * backtest_psi)
+    calendar = flags.get("calendar", False)
+    return DriftRow(
+        name,
+        psi,
+        rank,
+        key,
+        psi > 0.25,
+        backtest_psi=backtest_psi,
+        is_calendar_feature=calendar,
+        is_warned=key and beyond and not calendar,
+        training_cutoff_date="1998-04-02",
+        scoring_cutoff_date="1998-07-01",
+        backtest_training_cutoff_date="1998-01-02",
+        backtest_cutoff_date="1998-04-02",
+        training_rows=23_490,
+        scoring_rows=23_502,
+    )
+
+
+def test_drift_says_what_it_compared_with_what():
+    drift = [_drift("days_since_first_purchase", 8.31, 3, 8.29), _drift("frequency", 0.05, 1, 0.04)]
     lines = format_monitoring(_summary(monitoring=[], drift=drift))
     assert (
-        "  drift       3 features (2 key), 2 with PSI > 0.25; largest revenue_last_90d 0.410"
-        " (marts.feature_drift)" in lines
+        "  drift       the scoring cutoff 1998-07-01 (23,502 customers) against the training"
+        " rows of the latest training cutoff 1998-04-02 (23,490), as the backtest cutoff"
+        " 1998-04-02 against those of 1998-01-02" in lines
     )
+    assert (
+        "              2 features (2 key), 1 with PSI > 0.25, 0 key beyond the backtest's"
+        " drift; largest days_since_first_purchase 8.31 (backtest 8.29) (marts.feature_drift)"
+        in lines
+    )
+    assert not [line for line in lines if "WARNING" in line]
+
+
+def test_drift_warns_of_key_features_beyond_the_backtest_calendar_left_out():
+    drift = [
+        _drift("cutoff_month", 8.47, 4, 0.1, calendar=True),
+        _drift("revenue_last_90d", 0.81, 2, 0.12),
+        _drift("days_since_first_purchase", 0.70, 3, 0.66),
+        _drift("purchase_days_per_30d", 4.12, 5, 3.75),  # CDNOW's aging cohort: moved as before
+        _drift("store_id", 0.53, 30, 0.0),
+        _drift("frequency", 0.12, 1, 0.01),
+    ]
+    lines = format_monitoring(_summary(monitoring=[], drift=drift))
     warnings = [line for line in lines if "WARNING" in line]
     assert warnings == [
-        "  WARNING     1 key feature(s) drifted, PSI > 0.25 between the training rows and the"
-        " scoring cutoff: revenue_last_90d 0.41 (rank 2) (marts.feature_drift)"
+        "  WARNING     1 key feature(s) drifted more than in the backtest (PSI > 0.25 and more"
+        " than twice the backtest's), so its metrics may not hold for this forecast:"
+        " revenue_last_90d 0.81 (backtest 0.12, rank 2) (marts.feature_drift)"
     ]
+
+
+def test_without_a_backtest_a_drifted_key_feature_warns():
+    drift = [replace(_drift("revenue_last_90d", 0.41, 2), backtest_training_cutoff_date=None)]
+    lines = format_monitoring(_summary(drift=drift))
+    assert lines[0].endswith("(23,490), no backtest to compare with")
+    (warning,) = [line for line in lines if "WARNING" in line]
+    assert "revenue_last_90d 0.41 (backtest n/a, rank 2)" in warning
 
 
 def test_many_drifted_key_features_are_one_line():
-    drift = [DriftRow(f"f{k}", 2.0 - k / 10, k, True, True) for k in range(1, 9)]
+    drift = [_drift(f"f{k}", 2.0 - k / 10, k) for k in range(1, 9)]
     warnings = [line for line in format_monitoring(_summary(drift=drift)) if "WARNING" in line]
     assert len(warnings) == 1
     assert "8 key feature(s) drifted" in warnings[0]
-    assert "f5 1.50 (rank 5) and 3 more (marts.feature_drift)" in warnings[0]
+    assert "f5 1.50 (backtest n/a, rank 5) and 3 more (marts.feature_drift)" in warnings[0]
 
 
 def test_no_drift_warning_when_key_features_are_stable():
-    drift = [DriftRow("frequency", 0.05, 1, True, False)]
+    drift = [_drift("frequency", 0.05, 1)]
     assert not [line for line in format_monitoring(_summary(drift=drift)) if "WARNING" in line]
