@@ -38,8 +38,8 @@ def _warehouse_holding(tmp_path, *files):
 
 def test_a_build_on_another_input_rebuilds_the_warehouse(tmp_path, dbt_calls, capsys):
     old, new = tmp_path / "old.csv", tmp_path / "new.csv"
-    old.write_text("a\n1\n")
-    new.write_text("a\n1\n")
+    old.write_text("customer_id,ordered_at,amount\nc1,2021-01-01,1.5\n")
+    new.write_text("customer_id,ordered_at,amount\nc1,2021-01-01,1.5\n")
     warehouse = _warehouse_holding(tmp_path, str(old))
     args = ["build", "--layout", "generic", "--input", str(new), "--warehouse", str(warehouse)]
     cli.main(args)
